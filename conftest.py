@@ -1,0 +1,70 @@
+"""pytest set-up shared by the doctests, the docs' code fences and the unit tests.
+
+The docs' ```python fences are collected by pytest-markdown-docs. Its default runner gives
+each fence a fresh namespace; the site (markdown-exec) instead runs all fences of a page that
+share a `session="..."` in one namespace. `SessionRunner` does the same here, so a page's
+later blocks see what its earlier blocks defined, exactly as at build time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pathlib
+import re
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest
+from pytest_markdown_docs._runners import DefaultRunner, register_runner
+
+from tests.docs_helpers import markdown_parser, python_fences
+
+SESSION_RE = re.compile(r'\bsession="([^"]+)"')
+
+
+@register_runner(default=True)
+class SessionRunner(DefaultRunner):
+    """Run fences that name the same session on the same page in one namespace.
+
+    Fences without a session get a fresh namespace. If a fence runs before the earlier
+    fences of its session did (say, selected alone with -k), those are run first.
+    Printed output is kept out of the log (pages print whole SVG figures) unless a fence fails.
+    """
+
+    namespaces: dict[tuple[pathlib.Path, str], tuple[dict, set[int]]] = {}
+
+    def runtest(self, test, args, **kwargs):
+        path = pathlib.Path(test.source_path)
+        if path.suffix != ".md":
+            return super().runtest(test, args, **kwargs)
+        fences = python_fences(path)
+        info = next((i for line, i, _ in fences if line == test.start_line), "")
+        match = SESSION_RE.search(info)
+        if not match:
+            return self._run(test, args, **kwargs)
+        namespace, done = self.namespaces.setdefault((path, match.group(1)), (args, set()))
+        for line, other_info, code in fences:
+            if line >= test.start_line:
+                break
+            if line not in done and SESSION_RE.search(other_info) and SESSION_RE.search(other_info).group(1) == match.group(1):
+                self._run(test.__class__("\n" * line + code, (), line, path, None), namespace)
+                done.add(line)
+        self._run(test, namespace, **kwargs)
+        done.add(test.start_line)
+
+    def _run(self, test, namespace, **kwargs):
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                super().runtest(test, namespace, **kwargs)
+        except BaseException:
+            printed = out.getvalue()
+            if printed:
+                print(printed[-4000:])
+            raise
+
+
+def pytest_markdown_docs_markdown_it():
+    return markdown_parser()
