@@ -106,7 +106,7 @@ def test_non_integers_raise_type_error():
         shapes.pool_output_size("8", 2)
 
 
-def receptive_field_by_gradient(layers, length=200):
+def receptive_field_by_gradient(layers, length=2000):
     """Independent oracle: run the stack as 1-D convs of ones, back-propagate from two
     neighbouring output units and measure the input span each depends on."""
     x = torch.zeros(1, 1, length, dtype=torch.float64, requires_grad=True)

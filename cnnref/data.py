@@ -1,0 +1,208 @@
+"""Offline data: scikit-learn's handwritten digits and sample photographs, and generated problems.
+
+Nothing here downloads: the digits (1,797 images of 8x8 pixels) and the two sample
+photographs ship inside scikit-learn.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+from torch.utils.data import Dataset
+
+__all__ = [
+    "load_digits",
+    "DigitsDataset",
+    "sample_image",
+    "linear_regression",
+    "iterate_minibatches",
+]
+
+SPLITS = ("train", "test", "all")
+
+
+def _resize(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, 8, 8) in [0, 1] -> (N, size, size): bilinear to (size-4)^2, then a 2-pixel zero
+    border, the way MNIST centres a 20x20 digit in 28x28 (and LeNet pads it to 32x32)."""
+    import torch
+    import torch.nn.functional as F
+
+    inner = size - 4
+    x = torch.from_numpy(images[:, None].astype(np.float64))  # (N, 1, 8, 8)
+    x = F.interpolate(x, size=(inner, inner), mode="bilinear", align_corners=False)
+    x = F.pad(x, (2, 2, 2, 2))  # (N, 1, size, size)
+    return x[:, 0].numpy().clip(0.0, 1.0)
+
+
+def load_digits(
+    split: str = "all",
+    size: int = 8,
+    classes: Sequence[int] | None = None,
+    per_class: int | None = None,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    dtype=np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's handwritten digits as ``(X, y)`` NumPy arrays.
+
+    ``X: (N, 1, size, size)`` with values in [0, 1]; ``y: (N,)`` int64 labels.
+
+    Args:
+        split: ``"train"``, ``"test"`` or ``"all"``. The split is stratified and depends
+            only on ``test_fraction`` and ``seed``, so it is the same on every machine.
+        size: 8 (the original images), or 12 and more (resized, with a 2-pixel border:
+            28 like MNIST, 32 like LeNet-5's input).
+        classes: keep only these digits, e.g. ``range(5)``; labels stay the digits.
+        per_class: keep only the first ``per_class`` examples of each class (after the split):
+            a small data set for fine-tuning.
+        test_fraction: share of each class held out for the test split.
+        seed: seed of the split.
+        dtype: dtype of ``X``.
+
+    >>> X, y = load_digits("train")
+    >>> X.shape, y.shape
+    ((1347, 1, 8, 8), (1347,))
+    >>> X, y = load_digits("test", size=28, classes=[5, 6, 7, 8, 9], per_class=3)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((15, 1, 28, 28), [5, 6, 7, 8, 9])
+    """
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    if split not in SPLITS:
+        raise ValueError(f"load_digits: split must be one of {SPLITS}, got {split!r}")
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or (size != 8 and size < 12):
+        raise ValueError(f"load_digits: size must be 8 or an int >= 12, got {size!r}")
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"load_digits: test_fraction must be in (0, 1), got {test_fraction!r}")
+    if per_class is not None and per_class < 1:
+        raise ValueError(f"load_digits: per_class must be a positive int, got {per_class!r}")
+
+    digits = sk_load_digits()
+    images = digits.images / 16.0  # (1797, 8, 8), values 0..16 -> [0, 1]
+    labels = digits.target.astype(np.int64)
+
+    keep = np.unique(labels) if classes is None else np.asarray(sorted(set(int(c) for c in classes)))
+    bad = [int(c) for c in keep if c not in range(10)]
+    if bad or keep.size == 0:
+        raise ValueError(f"load_digits: classes must be digits 0..9, got {list(classes)!r}")
+
+    rng = np.random.RandomState(seed)
+    chosen = []
+    for c in range(10):  # every class draws from the generator, so a subset splits the same way
+        idx = np.flatnonzero(labels == c)
+        idx = idx[rng.permutation(idx.size)]
+        n_test = int(round(idx.size * test_fraction))
+        part = {"test": idx[:n_test], "train": idx[n_test:], "all": idx}[split]
+        if c in keep:
+            chosen.append(part if per_class is None else part[:per_class])
+    index = np.sort(np.concatenate(chosen))
+
+    x = images[index]
+    if size != 8:
+        x = _resize(x, size)
+    return x[:, None].astype(dtype), labels[index]  # (N, 1, size, size), (N,)
+
+
+class DigitsDataset(Dataset):
+    """The digits as a ``torch.utils.data.Dataset`` of ``(image, label)`` pairs.
+
+    ``image: (1, size, size)`` float32 tensor, ``label``: int64 tensor. Takes the arguments
+    of :func:`load_digits`.
+
+    >>> ds = DigitsDataset("train", size=32)
+    >>> len(ds), tuple(ds[0][0].shape)
+    (1347, (1, 32, 32))
+    """
+
+    def __init__(self, split: str = "all", size: int = 8, **kwargs):
+        import torch
+
+        x, y = load_digits(split, size=size, **kwargs)
+        self.images = torch.from_numpy(x)  # (N, 1, size, size)
+        self.labels = torch.from_numpy(y)  # (N,)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        return self.images[i], self.labels[i]
+
+
+def sample_image(name: str = "china", gray: bool = False) -> np.ndarray:
+    """One of scikit-learn's two sample photographs, ``"china"`` or ``"flower"``.
+
+    Returns ``(427, 640, 3)`` uint8 RGB, or ``(427, 640)`` float64 in [0, 1] with ``gray=True``
+    (ITU-R 601 luma weights).
+
+    >>> sample_image("flower").shape, sample_image(gray=True).shape
+    ((427, 640, 3), (427, 640))
+    """
+    from sklearn.datasets import load_sample_image
+
+    if name not in ("china", "flower"):
+        raise ValueError(f"sample_image: name must be 'china' or 'flower', got {name!r}")
+    image = load_sample_image(f"{name}.jpg")
+    if gray:
+        return image @ np.array([0.299, 0.587, 0.114]) / 255.0
+    return image
+
+
+def linear_regression(
+    n: int = 200,
+    weights: Sequence[float] = (2.0, -1.0),
+    noise: float = 0.1,
+    scales: Sequence[float] = (1.0, 3.0),
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A linear neuron's data: ``y = X @ w + noise``, with features of different scales so the
+    squared error's surface is an elongated paraboloid (elliptical contours).
+
+    Returns ``X: (n, d)``, ``y: (n,)`` and the true ``w: (d,)``, all float64.
+
+    >>> X, y, w = linear_regression(n=5)
+    >>> X.shape, y.shape, w.tolist()
+    ((5, 2), (5,), [2.0, -1.0])
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    s = np.asarray(scales, dtype=np.float64)
+    if w.ndim != 1 or s.shape != w.shape:
+        raise ValueError(f"linear_regression: weights and scales must be 1-D of the same length, "
+                         f"got {w.shape} and {s.shape}")
+    if n < 1:
+        raise ValueError(f"linear_regression: n must be positive, got {n}")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, w.size)) * s  # (n, d)
+    y = X @ w + noise * rng.standard_normal(n)  # (n,)
+    return X, y, w
+
+
+def iterate_minibatches(
+    *arrays: np.ndarray,
+    batch_size: int,
+    shuffle: bool = True,
+    drop_last: bool = False,
+    seed: int | None = 0,
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """Yield aligned mini-batches of the arrays (one pass, an epoch).
+
+    ``batch_size=len(x)`` is full-batch learning, ``batch_size=1`` online learning.
+
+    >>> x, y = np.arange(10), np.arange(10) * 10
+    >>> [b[0].tolist() for b in iterate_minibatches(x, y, batch_size=4, shuffle=False)]
+    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    >>> len(list(iterate_minibatches(x, batch_size=4, drop_last=True)))
+    2
+    """
+    if not arrays:
+        raise ValueError("iterate_minibatches: give at least one array")
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError(f"iterate_minibatches: arrays must have the same length, got {[len(a) for a in arrays]}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"iterate_minibatches: batch_size must be a positive int, got {batch_size!r}")
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        idx = order[start:start + batch_size]
+        yield tuple(a[idx] for a in arrays)
