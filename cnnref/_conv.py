@@ -53,7 +53,9 @@ def _windows(xp: np.ndarray, kernel, stride, dilation) -> np.ndarray:
 
 def _col2im(cols: np.ndarray, padded_size, stride, dilation) -> np.ndarray:
     """The adjoint of `_windows`: add every window (N, C, kH, kW, H_out, W_out) back into a
-    zero (N, C, Hp, Wp) array at the place it was taken from (overlaps add up)."""
+    zero (N, C, Hp, Wp) array at the place it was taken from (overlaps add up). The two
+    leading dims are only carried along: (C, N, ...) works as well, and is faster when the
+    columns are stored channel-first."""
     N, C, kH, kW, H_out, W_out = cols.shape
     (sH, sW), (dH, dW) = stride, dilation
     out = np.zeros((N, C) + tuple(padded_size), dtype=cols.dtype)
@@ -152,12 +154,14 @@ def _conv2d_grad(g, x_shape, w, stride, pads, dilation, groups, cols):
     G = groups
     H_out, W_out = g.shape[-2:]
     g_mat = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(G, C_out // G, N * H_out * W_out)
-    grad_w = (g_mat @ cols.transpose(0, 2, 1)).reshape(w.shape)     # (G, C_out/G, Cg*kH*kW) -> weight's shape
+    # grad_weight = g_mat @ cols^T, computed as (cols @ g_mat^T)^T: the same numbers, but OpenBLAS
+    # runs this long-reduction product (N*H_out*W_out terms) faster in this orientation
+    grad_w = (cols @ g_mat.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w.shape)   # (G, C_out/G, Cg*kH*kW)
     grad_cols = w.reshape(G, C_out // G, Cg * kH * kW).transpose(0, 2, 1) @ g_mat   # (G, Cg*kH*kW, N*L)
-    grad_cols = grad_cols.reshape(C_in, kH, kW, N, H_out, W_out).transpose(3, 0, 1, 2, 4, 5)
+    grad_cols = grad_cols.reshape(C_in, kH, kW, N, H_out, W_out).transpose(0, 3, 1, 2, 4, 5)
     (top, bottom), (left, right) = pads
-    grad_xp = _col2im(grad_cols, (H + top + bottom, W + left + right), stride, dilation)
-    grad_x = grad_xp[:, :, top:top + H, left:left + W]
+    grad_xp = _col2im(grad_cols, (H + top + bottom, W + left + right), stride, dilation)   # (C_in, N, Hp, Wp)
+    grad_x = grad_xp[:, :, top:top + H, left:left + W].transpose(1, 0, 2, 3)
     return np.ascontiguousarray(grad_x), grad_w, g.sum(axis=(0, 2, 3))
 
 
@@ -396,10 +400,10 @@ def _conv_transpose2d(x, w, b, stride, padding, out_size, dilation, groups):
     G = groups
     x_mat = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(G, C_in // G, N * H * W)
     cols = w.reshape(G, C_in // G, Og * kH * kW).transpose(0, 2, 1) @ x_mat   # (G, Og*kH*kW, N*H*W)
-    cols = cols.reshape(G * Og, kH, kW, N, H, W).transpose(3, 0, 1, 2, 4, 5)  # (N, C_out, kH, kW, H, W)
+    cols = cols.reshape(G * Og, kH, kW, N, H, W).transpose(0, 3, 1, 2, 4, 5)  # (C_out, N, kH, kW, H, W)
     (pH, pW), (H_out, W_out) = padding, out_size
-    full = _col2im(cols, (H_out + 2 * pH, W_out + 2 * pW), stride, dilation)
-    out = np.ascontiguousarray(full[:, :, pH:pH + H_out, pW:pW + W_out])    # (N, C_out, H_out, W_out)
+    full = _col2im(cols, (H_out + 2 * pH, W_out + 2 * pW), stride, dilation)   # (C_out, N, ...): channels first
+    out = np.ascontiguousarray(full[:, :, pH:pH + H_out, pW:pW + W_out].transpose(1, 0, 2, 3))   # (N, C_out, H_out, W_out)
     if b is not None:
         out += b[:, None, None]
     return out
