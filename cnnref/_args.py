@@ -8,10 +8,15 @@ that no IndexError or broadcast error from deep inside NumPy reaches the user.
 from __future__ import annotations
 
 import operator
+from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from cnnref import shapes
+from cnnref.shapes import IntOrTuple
+
+__all__ = ["ArrayLike", "DTypeLike", "IntOrTuple", "Sequence"]   # the annotations of the public signatures
 
 
 def array(func: str, name: str, x) -> np.ndarray:

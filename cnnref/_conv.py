@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnref import _args, shapes
+from cnnref._args import ArrayLike, IntOrTuple
 
 __all__ = [
     "conv1d", "conv1d_backward", "conv2d", "conv2d_loop", "conv2d_backward",
@@ -171,13 +172,14 @@ def _conv(func, nd, input, weight, bias, stride, padding, dilation, groups, loop
     _args.kernel_fits(func, x.shape[-nd:], pads, w.shape[2:], dilation)
     x, unbatched = _batched(x, nd)
     stride2, pads2, dilation2 = _lift(nd, stride, pads, dilation)
-    kernel = conv2d_loop_kernel if loop else _conv2d
+    kernel = _conv2d_loop if loop else _conv2d
     out = kernel(_as_2d(x, nd), _as_2d(w, nd), b, stride2, pads2, dilation2, groups)
     out = out.reshape(out.shape[:2] + out.shape[4 - nd:])
     return out[0] if unbatched else out
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
+           padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
     """2-d convolution (cross-correlation, as in torch) of a batch of images.
 
     ``out[n, o, y, x] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * xp[n, g*C_in/groups + c, y*sH + i*dH, x*sW + j*dW]``
@@ -207,18 +209,20 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             matching input's channels, stride/dilation below 1, negative padding, or a
             kernel larger than the padded input.
 
-    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
-    >>> w = np.ones((1, 1, 3, 3))
-    >>> conv2d(x, w)                        # each output is the sum of a 3x3 window
-    array([[[[45., 54.],
-             [81., 90.]]]])
-    >>> conv2d(x, w, padding=1, stride=2).shape
-    (1, 1, 2, 2)
+    Examples:
+        >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+        >>> w = np.ones((1, 1, 3, 3))
+        >>> conv2d(x, w)                        # each output is the sum of a 3x3 window
+        array([[[[45., 54.],
+                 [81., 90.]]]])
+        >>> conv2d(x, w, padding=1, stride=2).shape
+        (1, 1, 2, 2)
     """
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
+           padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
     """1-d convolution: `conv2d` on signals of height 1.
 
     Shapes: ``input: (N, C_in, L) -> (N, C_out, L_out)`` (or unbatched ``(C_in, L)``),
@@ -241,13 +245,14 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         TypeError: as `conv2d`.
         ValueError: as `conv2d`.
 
-    >>> conv1d(np.array([[[1.0, 2.0, 3.0, 4.0]]]), np.array([[[1.0, -1.0]]]))
-    array([[[-1., -1., -1.]]])
+    Examples:
+        >>> conv1d(np.array([[[1.0, 2.0, 3.0, 4.0]]]), np.array([[[1.0, -1.0]]]))
+        array([[[-1., -1., -1.]]])
     """
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d_loop_kernel(x, w, b, stride, pads, dilation, groups):
+def _conv2d_loop(x, w, b, stride, pads, dilation, groups):
     """The loop kernel of `conv2d_loop` on batched arrays (shared with conv1d)."""
     xp = np.pad(x, ((0, 0), (0, 0)) + tuple(pads))             # zero padding
     N, C_in, Hp, Wp = xp.shape
@@ -270,7 +275,8 @@ def conv2d_loop_kernel(x, w, b, stride, pads, dilation, groups):
     return out
 
 
-def conv2d_loop(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_loop(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
+                padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
     """`conv2d` with plain loops over output positions: slow, and obviously right.
 
     One output value is the dot product of one filter with the window of the padded input
@@ -288,15 +294,18 @@ def conv2d_loop(input, weight, bias=None, stride=1, padding=0, dilation=1, group
     Returns:
         ``(N, C_out, H_out, W_out)``, the same numbers as `conv2d`.
 
-    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
-    >>> conv2d_loop(x, np.ones((1, 1, 3, 3)))
-    array([[[[45., 54.],
-             [81., 90.]]]])
+    Examples:
+        >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+        >>> conv2d_loop(x, np.ones((1, 1, 3, 3)))
+        array([[[[45., 54.],
+                 [81., 90.]]]])
     """
     return _conv("conv2d_loop", 2, input, weight, bias, stride, padding, dilation, groups, loop=True)
 
 
-def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
+                    padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1,
+                    groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of ``conv2d(input, weight, bias, ...)`` (not in torch: autograd does this there).
 
     - ``grad_input`` is the transposed convolution of ``grad_output`` with ``weight``
@@ -322,20 +331,23 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     Raises:
         ValueError: ``grad_output`` does not have the shape of the forward output.
 
-    >>> x, w = np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))
-    >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), x, w)
-    >>> gx[0, 0]                            # how many windows each pixel belongs to
-    array([[1., 2., 1.],
-           [2., 4., 2.],
-           [1., 2., 1.]])
-    >>> gw[0, 0], gb
-    (array([[4., 4.],
-           [4., 4.]]), array([4.]))
+    Examples:
+        >>> x, w = np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))
+        >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), x, w)
+        >>> gx[0, 0]                            # how many windows each pixel belongs to
+        array([[1., 2., 1.],
+               [2., 4., 2.],
+               [1., 2., 1.]])
+        >>> gw[0, 0], gb
+        (array([[4., 4.],
+               [4., 4.]]), array([4.]))
     """
     return _conv_backward("conv2d_backward", 2, grad_output, input, weight, stride, padding, dilation, groups)
 
 
-def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+def conv1d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
+                    padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1,
+                    groups: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of ``conv1d(input, weight, bias, ...)``: `conv2d_backward` on signals of height 1.
 
     Args:
@@ -353,9 +365,10 @@ def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     Raises:
         ValueError: ``grad_output`` does not have the forward output's shape.
 
-    >>> gx, gw, gb = conv1d_backward(np.ones((1, 1, 2)), np.ones((1, 1, 3)), np.ones((1, 1, 2)))
-    >>> gx
-    array([[[1., 2., 1.]]])
+    Examples:
+        >>> gx, gw, gb = conv1d_backward(np.ones((1, 1, 2)), np.ones((1, 1, 3)), np.ones((1, 1, 2)))
+        >>> gx
+        array([[[1., 2., 1.]]])
     """
     return _conv_backward("conv1d_backward", 1, grad_output, input, weight, stride, padding, dilation, groups)
 
@@ -419,13 +432,15 @@ def _conv_transpose(func, nd, input, weight, bias, stride, padding, output_paddi
     x, unbatched = _batched(x, nd)
     if nd == 1:
         stride, padding, dilation, size = (1,) + stride, (0,) + padding, (1,) + dilation, (1,) + size
-    kernel = conv_transpose2d_loop_kernel if loop else _conv_transpose2d
+    kernel = _conv_transpose2d_loop if loop else _conv_transpose2d
     out = kernel(_as_2d(x, nd), _as_2d(w, nd), b, stride, padding, size, dilation, groups)
     out = out.reshape(out.shape[:2] + out.shape[4 - nd:])
     return out[0] if unbatched else out
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
+                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> np.ndarray:
     """2-d transposed convolution, the gradient of `conv2d` with respect to its input.
 
     Every input pixel stamps its channel's filters, scaled by its value, onto the output at
@@ -456,17 +471,20 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         ValueError: wrong dims, channel counts, stride/dilation below 1, negative padding,
             ``output_padding`` too large, or an empty output.
 
-    >>> conv_transpose2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))
-    array([[[[1., 2., 1.],
-             [2., 4., 2.],
-             [1., 2., 1.]]]])
-    >>> conv_transpose2d(np.ones((1, 1, 16, 16)), np.ones((1, 1, 3, 3)), stride=2, padding=1, output_padding=1).shape
-    (1, 1, 32, 32)
+    Examples:
+        >>> conv_transpose2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))
+        array([[[[1., 2., 1.],
+                 [2., 4., 2.],
+                 [1., 2., 1.]]]])
+        >>> conv_transpose2d(np.ones((1, 1, 16, 16)), np.ones((1, 1, 3, 3)), stride=2, padding=1, output_padding=1).shape
+        (1, 1, 32, 32)
     """
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
+                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> np.ndarray:
     """1-d transposed convolution: `conv_transpose2d` on signals of height 1.
 
     Shapes: ``input: (N, C_in, L) -> (N, C_out, L_out)`` (or unbatched),
@@ -489,13 +507,14 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
         TypeError: as `conv_transpose2d`.
         ValueError: as `conv_transpose2d`.
 
-    >>> conv_transpose1d(np.array([[[1.0, 10.0]]]), np.array([[[1.0, 2.0, 3.0]]]), stride=2)
-    array([[[ 1.,  2., 13., 20., 30.]]])
+    Examples:
+        >>> conv_transpose1d(np.array([[[1.0, 10.0]]]), np.array([[[1.0, 2.0, 3.0]]]), stride=2)
+        array([[[ 1.,  2., 13., 20., 30.]]])
     """
     return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
-def conv_transpose2d_loop_kernel(x, w, b, stride, padding, out_size, dilation, groups):
+def _conv_transpose2d_loop(x, w, b, stride, padding, out_size, dilation, groups):
     """The loop kernel of `conv_transpose2d_loop` on batched arrays (shared with 1-d)."""
     N, C_in, H, W = x.shape
     _, Og, kH, kW = w.shape
@@ -517,7 +536,9 @@ def conv_transpose2d_loop_kernel(x, w, b, stride, padding, out_size, dilation, g
     return np.ascontiguousarray(out)
 
 
-def conv_transpose2d_loop(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d_loop(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
+                          padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                          dilation: IntOrTuple = 1) -> np.ndarray:
     """`conv_transpose2d` with plain loops over input positions: each pixel stamps the filters.
 
     Same arguments, shapes and errors as `conv_transpose2d`.
@@ -535,16 +556,19 @@ def conv_transpose2d_loop(input, weight, bias=None, stride=1, padding=0, output_
     Returns:
         The same numbers as `conv_transpose2d`.
 
-    >>> conv_transpose2d_loop(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))[0, 0]
-    array([[1., 2., 1.],
-           [2., 4., 2.],
-           [1., 2., 1.]])
+    Examples:
+        >>> conv_transpose2d_loop(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))[0, 0]
+        array([[1., 2., 1.],
+               [2., 4., 2.],
+               [1., 2., 1.]])
     """
     return _conv_transpose("conv_transpose2d_loop", 2, input, weight, bias, stride, padding, output_padding,
                            groups, dilation, loop=True)
 
 
-def conv_transpose2d_backward(grad_output, input, weight, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+def conv_transpose2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
+                              padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                              dilation: IntOrTuple = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients of ``conv_transpose2d(input, weight, bias, ...)``.
 
     The input gradient is a plain `conv2d` of ``grad_output`` with the same weight, stride,
@@ -567,10 +591,11 @@ def conv_transpose2d_backward(grad_output, input, weight, stride=1, padding=0, o
     Raises:
         ValueError: ``grad_output`` does not have the forward output's shape.
 
-    >>> gx, gw, gb = conv_transpose2d_backward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))
-    >>> gx[0, 0], gb
-    (array([[4., 4.],
-           [4., 4.]]), array([9.]))
+    Examples:
+        >>> gx, gw, gb = conv_transpose2d_backward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))
+        >>> gx[0, 0], gb
+        (array([[4., 4.],
+               [4., 4.]]), array([9.]))
     """
     func, nd = "conv_transpose2d_backward", 2
     x, w, _, stride, dilation, groups = _conv_args(func, nd, input, weight, None, stride, dilation, groups,
@@ -594,7 +619,8 @@ def conv_transpose2d_backward(grad_output, input, weight, stride=1, padding=0, o
 
 
 # ----------------------------------------------------------------------------- unfold / fold
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(input: ArrayLike, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, padding: IntOrTuple = 0,
+           stride: IntOrTuple = 1) -> np.ndarray:
     """im2col: every sliding window of a padded image batch, flattened into a column.
 
     Shapes: ``input: (N, C, H, W) -> (N, C*kH*kW, L)`` with ``L = H_out*W_out`` windows
@@ -616,11 +642,12 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         TypeError: an integer array.
         ValueError: wrong dims, arguments below 1 / negative, or a window larger than the padded input.
 
-    >>> unfold(np.arange(9.0).reshape(1, 1, 3, 3), 2)
-    array([[[0., 1., 3., 4.],
-            [1., 2., 4., 5.],
-            [3., 4., 6., 7.],
-            [4., 5., 7., 8.]]])
+    Examples:
+        >>> unfold(np.arange(9.0).reshape(1, 1, 3, 3), 2)
+        array([[[0., 1., 3., 4.],
+                [1., 2., 4., 5.],
+                [3., 4., 6., 7.],
+                [4., 5., 7., 8.]]])
     """
     func = "unfold"
     x = _args.array(func, "input", input)
@@ -638,7 +665,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     return cols[0] if unbatched else cols
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+def fold(input: ArrayLike, output_size: IntOrTuple, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
+         padding: IntOrTuple = 0, stride: IntOrTuple = 1) -> np.ndarray:
     """col2im: add every column back into its window of an image (overlaps add up).
 
     The adjoint of `unfold` (not its inverse: a pixel in two windows gets both values).
@@ -661,10 +689,11 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         ValueError: wrong dims, ``C*kH*kW`` not divisible by ``kH*kW``, or ``L`` not the
             number of windows.
 
-    >>> fold(np.ones((1, 4, 4)), (3, 3), 2)[0, 0]
-    array([[1., 2., 1.],
-           [2., 4., 2.],
-           [1., 2., 1.]])
+    Examples:
+        >>> fold(np.ones((1, 4, 4)), (3, 3), 2)[0, 0]
+        array([[1., 2., 1.],
+               [2., 4., 2.],
+               [1., 2., 1.]])
     """
     func = "fold"
     cols = _args.array(func, "input", input)

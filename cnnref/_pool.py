@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnref import _args, shapes
+from cnnref._args import ArrayLike, IntOrTuple
 from cnnref._conv import _batched, _col2im, _windows
 
 __all__ = [
@@ -93,7 +94,9 @@ def _max_pool2d(x, kernel, stride, padding, dilation, out_size):
     return out, idx.astype(np.int64)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """2-d max pooling: the largest value of each window, per channel.
 
     Shapes: ``input: (N, C, H, W) -> (N, C, H_out, W_out)`` (or unbatched ``(C, H, W)``),
@@ -117,21 +120,24 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         TypeError: an integer array.
         ValueError: wrong dims, arguments below 1, too much padding, or an empty output.
 
-    >>> x = np.array([[[[1., 1., 2., 4.],
-    ...                 [5., 6., 7., 8.],
-    ...                 [3., 2., 1., 0.],
-    ...                 [1., 2., 3., 4.]]]])
-    >>> max_pool2d(x, 2)                   # the notes' 2x2 example
-    array([[[[6., 8.],
-             [3., 4.]]]])
-    >>> max_pool2d(x, 2, return_indices=True)[1]
-    array([[[[ 5,  7],
-             [ 8, 15]]]])
+    Examples:
+        >>> x = np.array([[[[1., 1., 2., 4.],
+        ...                 [5., 6., 7., 8.],
+        ...                 [3., 2., 1., 0.],
+        ...                 [1., 2., 3., 4.]]]])
+        >>> max_pool2d(x, 2)                   # the notes' 2x2 example
+        array([[[[6., 8.],
+                 [3., 4.]]]])
+        >>> max_pool2d(x, 2, return_indices=True)[1]
+        array([[[[ 5,  7],
+                 [ 8, 15]]]])
     """
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool1d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """1-d max pooling: `max_pool2d` of signals of height 1.
 
     Shapes: ``input: (N, C, L) -> (N, C, L_out)`` (or unbatched ``(C, L)``); indices are
@@ -153,8 +159,9 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         TypeError: as `max_pool2d`.
         ValueError: as `max_pool2d`.
 
-    >>> max_pool1d(np.array([[[3., 1., 4., 1., 5.]]]), 2, ceil_mode=True)
-    array([[[3., 4., 5.]]])
+    Examples:
+        >>> max_pool1d(np.array([[[3., 1., 4., 1., 5.]]]), 2, ceil_mode=True)
+        array([[[3., 4., 5.]]])
     """
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
@@ -189,7 +196,9 @@ def _max_pool2d_loop(x, kernel, stride, padding, dilation, out_size):
     return out, indices
 
 
-def max_pool2d_loop(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+def max_pool2d_loop(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                    padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
+                    return_indices: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """`max_pool2d` with plain loops: visit each window, keep the first largest value.
 
     Same arguments, shapes and errors as `max_pool2d`.
@@ -206,15 +215,16 @@ def max_pool2d_loop(input, kernel_size, stride=None, padding=0, dilation=1, ceil
     Returns:
         The same numbers as `max_pool2d`.
 
-    >>> max_pool2d_loop(np.arange(16.0).reshape(1, 1, 4, 4), 2)
-    array([[[[ 5.,  7.],
-             [13., 15.]]]])
+    Examples:
+        >>> max_pool2d_loop(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+        array([[[[ 5.,  7.],
+                 [13., 15.]]]])
     """
     return _max_pool("max_pool2d_loop", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
                      return_indices, loop=True)
 
 
-def max_pool2d_backward(grad_output, indices, input_shape):
+def max_pool2d_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: tuple[int, ...]) -> np.ndarray:
     """Gradient of `max_pool2d`: each output's gradient goes to the one input that won its window.
 
     ``grad_input`` is zero except at the maxima; an input that won several overlapping
@@ -235,11 +245,12 @@ def max_pool2d_backward(grad_output, indices, input_shape):
         TypeError: an integer ``grad_output``.
         ValueError: ``indices`` not of ``grad_output``'s shape, or shapes that do not fit.
 
-    >>> x = np.array([[[[1., 3.], [4., 2.]]]])
-    >>> out, idx = max_pool2d(x, 2, return_indices=True)
-    >>> max_pool2d_backward(np.ones_like(out), idx, x.shape)
-    array([[[[0., 0.],
-             [1., 0.]]]])
+    Examples:
+        >>> x = np.array([[[[1., 3.], [4., 2.]]]])
+        >>> out, idx = max_pool2d(x, 2, return_indices=True)
+        >>> max_pool2d_backward(np.ones_like(out), idx, x.shape)
+        array([[[[0., 0.],
+                 [1., 0.]]]])
     """
     func = "max_pool2d_backward"
     g = _args.array(func, "grad_output", grad_output)
@@ -302,8 +313,8 @@ def _avg_pool2d(x, kernel, stride, padding, out_size, count_include_pad, divisor
     return (sums / div).astype(x.dtype)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
     """2-d average pooling: the mean of each window, per channel, with torch's divisor rules.
 
     Shapes: ``input: (N, C, H, W) -> (N, C, H_out, W_out)`` (or unbatched ``(C, H, W)``).
@@ -331,21 +342,23 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         ValueError: wrong dims, arguments below 1, too much padding, an empty output, or
             ``divisor_override=0``.
 
-    >>> x = np.array([[[[1., 1., 2., 4.],
-    ...                 [5., 6., 7., 8.],
-    ...                 [3., 2., 1., 0.],
-    ...                 [1., 2., 3., 4.]]]])
-    >>> avg_pool2d(x, 2)
-    array([[[[3.25, 5.25],
-             [2.  , 2.  ]]]])
-    >>> avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)[0, 0, 0, 0]   # (1+1+5+6)/4
-    np.float64(3.25)
+    Examples:
+        >>> x = np.array([[[[1., 1., 2., 4.],
+        ...                 [5., 6., 7., 8.],
+        ...                 [3., 2., 1., 0.],
+        ...                 [1., 2., 3., 4.]]]])
+        >>> avg_pool2d(x, 2)
+        array([[[[3.25, 5.25],
+                 [2.  , 2.  ]]]])
+        >>> avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)[0, 0, 0, 0]   # (1+1+5+6)/4
+        np.float64(3.25)
     """
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> np.ndarray:
     """1-d average pooling: `avg_pool2d` of signals of height 1.
 
     Shapes: ``input: (N, C, L) -> (N, C, L_out)`` (or unbatched ``(C, L)``).
@@ -365,8 +378,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         TypeError: as `avg_pool2d`.
         ValueError: as `avg_pool2d`.
 
-    >>> avg_pool1d(np.array([[[1., 2., 3., 4., 5.]]]), 2, ceil_mode=True)
-    array([[[1.5, 3.5, 5. ]]])
+    Examples:
+        >>> avg_pool1d(np.array([[[1., 2., 3., 4., 5.]]]), 2, ceil_mode=True)
+        array([[[1.5, 3.5, 5. ]]])
     """
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
@@ -392,8 +406,9 @@ def _avg_pool2d_loop(x, kernel, stride, padding, out_size, count_include_pad, di
     return out
 
 
-def avg_pool2d_loop(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                    divisor_override=None):
+def avg_pool2d_loop(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                    padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                    divisor_override: int | None = None) -> np.ndarray:
     """`avg_pool2d` with plain loops: sum each window's real inputs and divide by torch's divisor.
 
     Same arguments, shapes and errors as `avg_pool2d`.
@@ -410,16 +425,18 @@ def avg_pool2d_loop(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     Returns:
         The same numbers as `avg_pool2d`.
 
-    >>> avg_pool2d_loop(np.arange(16.0).reshape(1, 1, 4, 4), 2)
-    array([[[[ 2.5,  4.5],
-             [10.5, 12.5]]]])
+    Examples:
+        >>> avg_pool2d_loop(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+        array([[[[ 2.5,  4.5],
+                 [10.5, 12.5]]]])
     """
     return _avg_pool("avg_pool2d_loop", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override, loop=True)
 
 
-def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
-                        count_include_pad=True, divisor_override=None):
+def avg_pool2d_backward(grad_output: ArrayLike, input_shape: tuple[int, ...], kernel_size: IntOrTuple,
+                        stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False,
+                        count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
     """Gradient of `avg_pool2d`: each output's gradient, divided by its divisor, is shared by
     the real inputs of its window (padding's share is dropped).
 
@@ -440,9 +457,10 @@ def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride=None, padd
         TypeError: an integer ``grad_output``.
         ValueError: ``grad_output`` not of the forward output's shape.
 
-    >>> avg_pool2d_backward(np.ones((1, 1, 1, 1)), (1, 1, 2, 2), 2)
-    array([[[[0.25, 0.25],
-             [0.25, 0.25]]]])
+    Examples:
+        >>> avg_pool2d_backward(np.ones((1, 1, 1, 1)), (1, 1, 2, 2), 2)
+        array([[[[0.25, 0.25],
+                 [0.25, 0.25]]]])
     """
     func = "avg_pool2d_backward"
     g = _args.array(func, "grad_output", grad_output)

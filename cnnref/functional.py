@@ -23,8 +23,9 @@ import warnings
 import numpy as np
 
 from cnnref import _args
-from cnnref._conv import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv2d_loop, conv_transpose1d, conv_transpose2d,
-                          conv_transpose2d_backward, conv_transpose2d_loop, fold, unfold)
+from cnnref._args import ArrayLike, DTypeLike, Sequence
+from cnnref._conv import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv2d_loop, conv_transpose1d,
+                          conv_transpose2d, conv_transpose2d_backward, conv_transpose2d_loop, fold, unfold)
 from cnnref._pool import (avg_pool1d, avg_pool2d, avg_pool2d_backward, avg_pool2d_loop, max_pool1d, max_pool2d,
                           max_pool2d_backward, max_pool2d_loop)
 
@@ -64,7 +65,7 @@ def _source_index(size: int, before: int, after: int, mode: str) -> np.ndarray:
     return i % size                             # circular: ... 2 3 | 0 1 2 3 | 0 1 ...
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: ArrayLike, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> np.ndarray:
     """Pad the last dims of an array, as ``torch.nn.functional.pad``.
 
     ``pad`` lists the amounts from the last dim backwards: ``(left, right)`` pads the last dim,
@@ -88,9 +89,10 @@ def pad(input, pad, mode="constant", value=None):
         ValueError: an odd-length or too long ``pad``, a negative amount, an unknown mode, or
             an amount too large for ``reflect``/``circular``.
 
-    >>> x = np.array([[1., 2., 3.]])
-    >>> pad(x, (2, 1), mode="reflect"), pad(x, (1, 1), mode="replicate"), pad(x, (1, 2), mode="circular")
-    (array([[3., 2., 1., 2., 3., 2.]]), array([[1., 1., 2., 3., 3.]]), array([[3., 1., 2., 3., 1., 2.]]))
+    Examples:
+        >>> x = np.array([[1., 2., 3.]])
+        >>> pad(x, (2, 1), mode="reflect"), pad(x, (1, 1), mode="replicate"), pad(x, (1, 2), mode="circular")
+        (array([[3., 2., 1., 2., 3., 2.]]), array([[1., 1., 2., 3., 3.]]), array([[3., 1., 2., 3., 1., 2.]]))
     """
     func = "pad"
     x = _args.array(func, "input", input)
@@ -125,7 +127,7 @@ def _pad_backward(grad_output, input_shape, pad, mode):
 
 
 # ----------------------------------------------------------------------------- linear and activations
-def linear(input, weight, bias=None):
+def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> np.ndarray:
     """Fully connected layer: ``y = x @ weight.T + bias``.
 
     Shapes: ``input: (*, in_features) -> (*, out_features)``, ``weight: (out_features, in_features)``,
@@ -143,8 +145,9 @@ def linear(input, weight, bias=None):
         TypeError: integer arrays or mixed dtypes.
         ValueError: weight not 2-d, or ``in_features`` not matching.
 
-    >>> linear(np.array([1., 2.]), np.array([[1., 1.], [0., 3.], [1., -1.]]), np.array([0., 0., 10.]))
-    array([3., 6., 9.])
+    Examples:
+        >>> linear(np.array([1., 2.]), np.array([[1., 1.], [0., 3.], [1., -1.]]), np.array([0., 0., 10.]))
+        array([3., 6., 9.])
     """
     func = "linear"
     x = _args.array(func, "input", input)
@@ -164,7 +167,7 @@ def linear(input, weight, bias=None):
     return out
 
 
-def relu(input, inplace=False):
+def relu(input: ArrayLike, inplace: bool = False) -> np.ndarray:
     """``max(0, x)`` elementwise.
 
     Args:
@@ -174,14 +177,15 @@ def relu(input, inplace=False):
     Returns:
         Same shape and dtype.
 
-    >>> relu(np.array([-2., 0., 3.]))
-    array([0., 0., 3.])
+    Examples:
+        >>> relu(np.array([-2., 0., 3.]))
+        array([0., 0., 3.])
     """
     x = _args.array("relu", "input", input)
     return np.maximum(x, 0, out=x if inplace else None)
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):
+def leaky_relu(input: ArrayLike, negative_slope: float = 0.01, inplace: bool = False) -> np.ndarray:
     """``x`` where ``x > 0``, else ``negative_slope * x``.
 
     Args:
@@ -192,8 +196,9 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     Returns:
         Same shape and dtype.
 
-    >>> leaky_relu(np.array([-2., 3.]), 0.1)
-    array([-0.2,  3. ])
+    Examples:
+        >>> leaky_relu(np.array([-2., 3.]), 0.1)
+        array([-0.2,  3. ])
     """
     x = _args.array("leaky_relu", "input", input)
     out = np.where(x > 0, x, x * np.asarray(negative_slope, dtype=x.dtype))
@@ -203,7 +208,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return out
 
 
-def sigmoid(input):
+def sigmoid(input: ArrayLike) -> np.ndarray:
     """Logistic function ``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``.
 
     Args:
@@ -212,15 +217,16 @@ def sigmoid(input):
     Returns:
         Values in (0, 1), same shape and dtype.
 
-    >>> sigmoid(np.array([0., 1000., -1000.]))
-    array([0.5, 1. , 0. ])
+    Examples:
+        >>> sigmoid(np.array([0., 1000., -1000.]))
+        array([0.5, 1. , 0. ])
     """
     x = _args.array("sigmoid", "input", input)
     e = np.exp(-np.abs(x))                                   # never overflows
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
 
 
-def tanh(input):
+def tanh(input: ArrayLike) -> np.ndarray:
     """Hyperbolic tangent ``(e^x - e^-x) / (e^x + e^-x) = 2*sigmoid(2x) - 1``.
 
     Args:
@@ -229,8 +235,9 @@ def tanh(input):
     Returns:
         Values in (-1, 1), same shape and dtype.
 
-    >>> tanh(np.array([0., 1.]))
-    array([0.        , 0.76159416])
+    Examples:
+        >>> tanh(np.array([0., 1.]))
+        array([0.        , 0.76159416])
     """
     return np.tanh(_args.array("tanh", "input", input))
 
@@ -249,7 +256,7 @@ def _softmax_args(func, input, dim, dtype):
     return x, dim if x.ndim else None
 
 
-def log_softmax(input, dim=None, dtype=None):
+def log_softmax(input: ArrayLike, dim: int | None = None, dtype: DTypeLike | None = None) -> np.ndarray:
     """``x - log(sum(exp(x), dim))``, computed stably by subtracting the maximum first.
 
     Args:
@@ -260,15 +267,16 @@ def log_softmax(input, dim=None, dtype=None):
     Returns:
         Same shape as ``input``.
 
-    >>> log_softmax(np.array([1000., 1000.]), dim=0)
-    array([-0.69314718, -0.69314718])
+    Examples:
+        >>> log_softmax(np.array([1000., 1000.]), dim=0)
+        array([-0.69314718, -0.69314718])
     """
     x, dim = _softmax_args("log_softmax", input, dim, dtype)
     shifted = x - np.max(x, axis=dim, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
 
 
-def softmax(input, dim=None, dtype=None):
+def softmax(input: ArrayLike, dim: int | None = None, dtype: DTypeLike | None = None) -> np.ndarray:
     """``exp(x) / sum(exp(x), dim)``: non-negative, summing to one along ``dim``.
 
     Args:
@@ -279,9 +287,10 @@ def softmax(input, dim=None, dtype=None):
     Returns:
         Same shape as ``input``.
 
-    >>> softmax(np.array([[1., 1.], [0., np.log(3.)]]), dim=1)
-    array([[0.5 , 0.5 ],
-           [0.25, 0.75]])
+    Examples:
+        >>> softmax(np.array([[1., 1.], [0., np.log(3.)]]), dim=1)
+        array([[0.5 , 0.5 ],
+               [0.25, 0.75]])
     """
     x, dim = _softmax_args("softmax", input, dim, dtype)
     e = np.exp(x - np.max(x, axis=dim, keepdims=True))
@@ -347,8 +356,9 @@ def _cross_entropy_parts(func, input, target, weight, ignore_index, label_smooth
     return logp, q, denominator
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                  reduction="mean", label_smoothing=0.0):
+def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
+                  size_average: bool | None = None, ignore_index: int = -100, reduce: bool | None = None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> np.ndarray:
     """Cross-entropy between the softmax of ``input`` (logits) and ``target``.
 
     With class indices, element ``i`` loses ``-weight[t_i] * log_softmax(input)[i, t_i]``;
@@ -377,11 +387,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         TypeError: integer logits, or a target of another kind.
         ValueError: shapes that do not fit, indices out of range, a bad ``reduction``.
 
-    >>> logits = np.array([[2.0, 0.0], [0.0, 0.0]])
-    >>> cross_entropy(logits, np.array([0, 1]), reduction="none")
-    array([0.12692801, 0.69314718])
-    >>> float(cross_entropy(logits, np.array([0, 1])))        # their mean
-    0.4100375...
+    Examples:
+        >>> logits = np.array([[2.0, 0.0], [0.0, 0.0]])
+        >>> cross_entropy(logits, np.array([0, 1]), reduction="none")
+        array([0.12692801, 0.69314718])
+        >>> float(cross_entropy(logits, np.array([0, 1])))        # their mean
+        0.4100375...
     """
     func = "cross_entropy"
     reduction = _reduction(func, size_average, reduce, reduction)
@@ -395,7 +406,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return (np.sum(losses) / denominator).astype(losses.dtype)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+def mse_loss(input: ArrayLike, target: ArrayLike, size_average: bool | None = None, reduce: bool | None = None,
+             reduction: str = "mean", weight: ArrayLike | None = None) -> np.ndarray:
     """Mean squared error ``mean((input - target)**2)``.
 
     Args:
@@ -413,8 +425,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         TypeError: integer arrays.
         ValueError: shapes that do not broadcast, or a bad ``reduction``.
 
-    >>> mse_loss(np.array([1., 2., 3.]), np.array([1., 0., 0.]))
-    np.float64(4.333333333333333)
+    Examples:
+        >>> mse_loss(np.array([1., 2., 3.]), np.array([1., 0., 0.]))
+        np.float64(4.333333333333333)
     """
     func = "mse_loss"
     x = _args.array(func, "input", input)

@@ -17,6 +17,7 @@ import copy
 from typing import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["GradcheckError", "numerical_grad", "gradcheck"]
 
@@ -30,7 +31,7 @@ def _float64(x):
     return x.astype(np.float64) if np.issubdtype(x.dtype, np.floating) else x
 
 
-def numerical_grad(func: Callable, inputs: Sequence, grad_output=None, eps: float = 1e-6) -> list:
+def numerical_grad(func: Callable, inputs: Sequence, grad_output: ArrayLike | None = None, eps: float = 1e-6) -> list:
     """Central-difference gradient of ``sum(func(*inputs) * grad_output)`` with respect to each input.
 
     Args:
@@ -42,8 +43,9 @@ def numerical_grad(func: Callable, inputs: Sequence, grad_output=None, eps: floa
     Returns:
         One float64 array per input (None for a non-floating input).
 
-    >>> numerical_grad(lambda x: x ** 2, [np.array([1.0, -3.0])])
-    [array([ 2., -6.])]
+    Examples:
+        >>> numerical_grad(lambda x: x ** 2, [np.array([1.0, -3.0])])
+        [array([ 2., -6.])]
     """
     inputs = [_float64(x) for x in inputs]
     g = None if grad_output is None else np.asarray(grad_output, dtype=np.float64)
@@ -86,8 +88,9 @@ def _compare(name: str, analytic, numerical, atol: float, rtol: float) -> str | 
             f"analytic {analytic[worst]:.8g}, numerical {numerical[worst]:.8g}")
 
 
-def gradcheck(func, inputs, backward: Callable | None = None, *, grad_output=None, eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0) -> bool:
+def gradcheck(func: Callable, inputs: ArrayLike | Sequence[ArrayLike], backward: Callable | None = None, *,
+              grad_output: ArrayLike | None = None, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, seed: int = 0) -> bool:
     """Check a module's or a function's backward pass against central differences, in float64.
 
     Args:
@@ -110,12 +113,13 @@ def gradcheck(func, inputs, backward: Callable | None = None, *, grad_output=Non
             ``0.bias``, ...) and its worst entry.
         TypeError: a function without ``backward``.
 
-    >>> from cnnref import nn, functional as F
-    >>> rng = np.random.default_rng(0)
-    >>> gradcheck(nn.Conv2d(2, 3, 3, padding=1), rng.standard_normal((1, 2, 4, 4)))
-    True
-    >>> gradcheck(F.sigmoid, rng.standard_normal(5), lambda g, x: g * F.sigmoid(x) * (1 - F.sigmoid(x)))
-    True
+    Examples:
+        >>> from cnnref import nn, functional as F
+        >>> rng = np.random.default_rng(0)
+        >>> gradcheck(nn.Conv2d(2, 3, 3, padding=1), rng.standard_normal((1, 2, 4, 4)))
+        True
+        >>> gradcheck(F.sigmoid, rng.standard_normal(5), lambda g, x: g * F.sigmoid(x) * (1 - F.sigmoid(x)))
+        True
     """
     from cnnref.nn import Module
 

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Iterator, NamedTuple
+from typing import Iterator, Mapping, NamedTuple
 
 import numpy as np
 
 from cnnref import _args, shapes
+from cnnref._args import ArrayLike, DTypeLike, IntOrTuple
 from cnnref import functional as F
 
 __all__ = [
@@ -52,10 +53,11 @@ def manual_seed(seed: int) -> np.random.Generator:
     Returns:
         The new generator.
 
-    >>> _ = manual_seed(0); a = Linear(3, 2).weight.data
-    >>> _ = manual_seed(0); b = Linear(3, 2).weight.data
-    >>> bool((a == b).all())
-    True
+    Examples:
+        >>> _ = manual_seed(0); a = Linear(3, 2).weight.data
+        >>> _ = manual_seed(0); b = Linear(3, 2).weight.data
+        >>> bool((a == b).all())
+        True
     """
     global _generator
     _generator = np.random.default_rng(seed)
@@ -74,12 +76,13 @@ class Parameter:
         data: the initial values (a floating-point array; copied).
         requires_grad: whether backward passes compute this parameter's gradient.
 
-    >>> p = Parameter(np.zeros(3))
-    >>> p.shape, p.grad is None
-    ((3,), True)
+    Examples:
+        >>> p = Parameter(np.zeros(3))
+        >>> p.shape, p.grad is None
+        ((3,), True)
     """
 
-    def __init__(self, data, requires_grad: bool = True):
+    def __init__(self, data: ArrayLike, requires_grad: bool = True) -> None:
         self.data = np.array(_args.array("Parameter", "data", data))
         self.grad: np.ndarray | None = None
         self.requires_grad = requires_grad
@@ -122,12 +125,13 @@ class Module:
     `named_parameters` finds ``'0.weight'`` in ``Sequential(Linear(2, 3))``. Subclasses
     define `forward` and `backward`.
 
-    >>> m = Sequential(Linear(2, 3), ReLU(), Linear(3, 1))
-    >>> [(name, p.shape) for name, p in m.named_parameters()]
-    [('0.weight', (3, 2)), ('0.bias', (3,)), ('2.weight', (1, 3)), ('2.bias', (1,))]
+    Examples:
+        >>> m = Sequential(Linear(2, 3), ReLU(), Linear(3, 1))
+        >>> [(name, p.shape) for name, p in m.named_parameters()]
+        [('0.weight', (3, 2)), ('0.bias', (3,)), ('2.weight', (1, 3)), ('2.bias', (1,))]
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
@@ -168,7 +172,7 @@ class Module:
         """Compute the output and keep what `backward` needs."""
         raise NotImplementedError(f"{type(self).__name__} has no forward")
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         """Given d loss / d output of the last forward call, accumulate parameter gradients
         and return d loss / d input."""
         raise NotImplementedError(f"{type(self).__name__} has no backward")
@@ -245,7 +249,7 @@ class Module:
                     out[dot + name] = b
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping[str, ArrayLike], strict: bool = True, assign: bool = False) -> IncompatibleKeys:
         """Copy values into the parameters and buffers, matching torch's keys.
 
         Accepts a torch module's ``state_dict()`` as is (tensors are converted) or one of ours.
@@ -299,7 +303,7 @@ class Module:
         """``train(False)``."""
         return self.train(False)
 
-    def to(self, dtype) -> "Module":
+    def to(self, dtype: DTypeLike | None) -> "Module":
         """Cast every parameter (and its gradient) to ``dtype``, in place; returns self."""
         for p in self.parameters():
             p.data = p.data.astype(dtype)
@@ -432,7 +436,7 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     """Conv1d / Conv2d: forward through `F.conv1d/2d`, backward through `F.conv1d/2d_backward`."""
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         x = self._check_conv_input(input)
         self._input_shape = x.shape
         if self.padding_mode != "zeros":        # pad first, then convolve without padding
@@ -442,7 +446,7 @@ class _Conv(_ConvNd):
         bias = None if self.bias is None else self.bias.data
         return conv(x, self.weight.data, bias, self.stride, self._conv_padding(), self.dilation, self.groups)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         x = self._saved("_input")
         backward = F.conv1d_backward if self._nd == 1 else F.conv2d_backward
         gx, gw, gb = backward(grad_output, x, self.weight.data, self.stride, self._conv_padding(),
@@ -477,17 +481,19 @@ class Conv2d(_Conv):
     Raises:
         ValueError: channels not divisible by groups, bad sizes, or an unknown padding mode.
 
-    >>> conv = Conv2d(1, 8, (2, 3))
-    >>> conv
-    Conv2d(1, 8, kernel_size=(2, 3), stride=(1, 1))
-    >>> conv(np.zeros((2, 1, 7, 3), np.float32)).shape
-    (2, 8, 6, 1)
+    Examples:
+        >>> conv = Conv2d(1, 8, (2, 3))
+        >>> conv
+        Conv2d(1, 8, kernel_size=(2, 3), stride=(1, 1))
+        >>> conv(np.zeros((2, 1, 7, 3), np.float32)).shape
+        (2, 8, 6, 1)
     """
 
     _nd = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                 padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: str | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype)
 
@@ -511,14 +517,16 @@ class Conv1d(_Conv):
         device: accepted for torch parity.
         dtype: parameter dtype, float32 by default.
 
-    >>> Conv1d(4, 2, 3, padding="same")(np.ones((5, 4, 10), np.float32)).shape
-    (5, 2, 10)
+    Examples:
+        >>> Conv1d(4, 2, 3, padding="same")(np.ones((5, 4, 10), np.float32)).shape
+        (5, 2, 10)
     """
 
     _nd = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                 padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: str | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype)
 
@@ -543,15 +551,18 @@ class ConvTranspose2d(_ConvNd):
         device: accepted for torch parity.
         dtype: parameter dtype, float32 by default.
 
-    >>> up = ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
-    >>> up(np.zeros((1, 8, 16, 16), np.float32)).shape
-    (1, 4, 32, 32)
+    Examples:
+        >>> up = ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
+        >>> up(np.zeros((1, 8, 16, 16), np.float32)).shape
+        (1, 4, 32, 32)
     """
 
     _transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
+                 padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1, bias: bool = True,
+                 dilation: IntOrTuple = 1, padding_mode: str = "zeros", device: str | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, dtype, output_padding)
 
@@ -569,7 +580,7 @@ class ConvTranspose2d(_ConvNd):
                              f"from {smallest} to {largest} for an input of size {x.shape[-2:]}")
         return extra
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: ArrayLike, output_size: IntOrTuple | None = None):
         x = self._check_conv_input(input)
         self._input = x
         self._used_output_padding = self._output_padding(x, output_size)
@@ -577,7 +588,7 @@ class ConvTranspose2d(_ConvNd):
         return F.conv_transpose2d(x, self.weight.data, bias, self.stride, self.padding, self._used_output_padding,
                                   self.groups, self.dilation)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         x = self._saved("_input")
         gx, gw, gb = F.conv_transpose2d_backward(grad_output, x, self.weight.data, self.stride, self.padding,
                                                  self._used_output_padding, self.groups, self.dilation)
@@ -602,31 +613,33 @@ class MaxPool2d(Module):
         return_indices: forward returns ``(output, indices)``.
         ceil_mode: round the output size up.
 
-    >>> pool = MaxPool2d(2)
-    >>> pool(np.arange(16.0).reshape(1, 1, 4, 4))
-    array([[[[ 5.,  7.],
-             [13., 15.]]]])
-    >>> pool.backward(np.ones((1, 1, 2, 2)))[0, 0]
-    array([[0., 0., 0., 0.],
-           [0., 1., 0., 1.],
-           [0., 0., 0., 0.],
-           [0., 1., 0., 1.]])
+    Examples:
+        >>> pool = MaxPool2d(2)
+        >>> pool(np.arange(16.0).reshape(1, 1, 4, 4))
+        array([[[[ 5.,  7.],
+                 [13., 15.]]]])
+        >>> pool.backward(np.ones((1, 1, 2, 2)))[0, 0]
+        array([[0., 0., 0., 0.],
+               [0., 1., 0., 1.],
+               [0., 0., 0., 0.],
+               [0., 1., 0., 1.]])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+                 dilation: IntOrTuple = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         out, idx = F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                                 return_indices=True)
         self._indices, self._input_shape = idx, np.shape(input)
         return (out, idx) if self.return_indices else out
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         return F.max_pool2d_backward(grad_output, self._saved("_indices"), self._input_shape)
 
     def extra_repr(self) -> str:
@@ -648,13 +661,14 @@ class AvgPool2d(Module):
         count_include_pad: count the padding in the divisor.
         divisor_override: divide by this instead.
 
-    >>> AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4))
-    array([[[[ 2.5,  4.5],
-             [10.5, 12.5]]]])
+    Examples:
+        >>> AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4))
+        array([[[[ 2.5,  4.5],
+                 [10.5, 12.5]]]])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-                 divisor_override=None):
+    def __init__(self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
@@ -665,12 +679,12 @@ class AvgPool2d(Module):
         return (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                 self.divisor_override)
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         out = F.avg_pool2d(input, *self._args())
         self._input_shape = np.shape(input)
         return out
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         return F.avg_pool2d_backward(grad_output, self._saved("_input_shape"), *self._args())
 
     def extra_repr(self) -> str:
@@ -692,12 +706,14 @@ class Linear(Module):
         device: accepted for torch parity.
         dtype: parameter dtype, float32 by default.
 
-    >>> fc = Linear(4, 3)
-    >>> fc, fc.weight.shape, fc(np.ones((2, 4), np.float32)).shape
-    (Linear(in_features=4, out_features=3, bias=True), (3, 4), (2, 3))
+    Examples:
+        >>> fc = Linear(4, 3)
+        >>> fc, fc.weight.shape, fc(np.ones((2, 4), np.float32)).shape
+        (Linear(in_features=4, out_features=3, bias=True), (3, 4), (2, 3))
     """
 
-    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: str | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.in_features = _args.integer("Linear", "in_features", in_features)
         self.out_features = _args.integer("Linear", "out_features", out_features)
@@ -716,14 +732,14 @@ class Linear(Module):
         if self.bias is not None:
             self.bias.data = rng.uniform(-bound, bound, self.bias.shape).astype(self.bias.dtype)
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         x = self._check_input(input, self.weight)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear: input has shape {x.shape}, expected (*, in_features={self.in_features})")
         self._input = x
         return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         x = self._saved("_input")
         g = _args.array("Linear.backward", "grad_output", grad_output)
         if g.shape != x.shape[:-1] + (self.out_features,):
@@ -751,20 +767,21 @@ class ReLU(Module):
     Args:
         inplace: overwrite the input.
 
-    >>> r = ReLU(); r(np.array([-1., 2.])), r.backward(np.array([5., 5.]))
-    (array([0., 2.]), array([0., 5.]))
+    Examples:
+        >>> r = ReLU(); r(np.array([-1., 2.])), r.backward(np.array([5., 5.]))
+        (array([0., 2.]), array([0., 5.]))
     """
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         x = _args.array("ReLU", "input", input)
         self._mask = x > 0
         return F.relu(x, self.inplace)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         mask = self._saved("_mask")
         return _grad("ReLU", grad_output, mask) * mask
 
@@ -779,20 +796,21 @@ class LeakyReLU(Module):
         negative_slope: slope for negative inputs.
         inplace: overwrite the input.
 
-    >>> LeakyReLU(0.1)(np.array([-1., 2.]))
-    array([-0.1,  2. ])
+    Examples:
+        >>> LeakyReLU(0.1)(np.array([-1., 2.]))
+        array([-0.1,  2. ])
     """
 
-    def __init__(self, negative_slope=0.01, inplace=False):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope, self.inplace = negative_slope, inplace
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         x = _args.array("LeakyReLU", "input", input)
         self._mask = x > 0
         return F.leaky_relu(x, self.negative_slope, self.inplace)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         mask = self._saved("_mask")
         g = _grad("LeakyReLU", grad_output, mask)
         return np.where(mask, g, g * np.asarray(self.negative_slope, dtype=g.dtype))
@@ -804,15 +822,16 @@ class LeakyReLU(Module):
 class Sigmoid(Module):
     """``s = 1 / (1 + exp(-x))``; backward multiplies by ``s (1 - s)``.
 
-    >>> s = Sigmoid(); s(np.zeros(2)), s.backward(np.ones(2))
-    (array([0.5, 0.5]), array([0.25, 0.25]))
+    Examples:
+        >>> s = Sigmoid(); s(np.zeros(2)), s.backward(np.ones(2))
+        (array([0.5, 0.5]), array([0.25, 0.25]))
     """
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         self._output = F.sigmoid(input)
         return self._output
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         s = self._saved("_output")
         return _grad("Sigmoid", grad_output, s) * s * (1 - s)
 
@@ -820,15 +839,16 @@ class Sigmoid(Module):
 class Tanh(Module):
     """``t = tanh(x)``; backward multiplies by ``1 - t**2``.
 
-    >>> t = Tanh(); t(np.zeros(2)), t.backward(np.ones(2))
-    (array([0., 0.]), array([1., 1.]))
+    Examples:
+        >>> t = Tanh(); t(np.zeros(2)), t.backward(np.ones(2))
+        (array([0., 0.]), array([1., 1.]))
     """
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         self._output = F.tanh(input)
         return self._output
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         t = self._saved("_output")
         return _grad("Tanh", grad_output, t) * (1 - t * t)
 
@@ -840,15 +860,16 @@ class Flatten(Module):
         start_dim: first dim to flatten.
         end_dim: last dim to flatten.
 
-    >>> Flatten()(np.zeros((2, 3, 4, 5))).shape
-    (2, 60)
+    Examples:
+        >>> Flatten()(np.zeros((2, 3, 4, 5))).shape
+        (2, 60)
     """
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         x = np.asarray(input)
         self._input_shape = x.shape
         if x.ndim == 0:
@@ -859,7 +880,7 @@ class Flatten(Module):
                              f"with {x.ndim} dims")
         return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         return np.asarray(grad_output).reshape(self._saved("_input_shape"))
 
     def extra_repr(self) -> str:
@@ -875,15 +896,16 @@ class Sequential(Module):
     Args:
         *args: the modules, or one OrderedDict.
 
-    >>> net = Sequential(Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(4 * 3 * 3, 10))
-    >>> out = net(np.zeros((2, 1, 8, 8), np.float32))
-    >>> out.shape, net.backward(np.ones_like(out)).shape, net[0].weight.grad.shape
-    ((2, 10), (2, 1, 8, 8), (4, 1, 3, 3))
-    >>> list(net.state_dict())[:2]
-    ['0.weight', '0.bias']
+    Examples:
+        >>> net = Sequential(Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(4 * 3 * 3, 10))
+        >>> out = net(np.zeros((2, 1, 8, 8), np.float32))
+        >>> out.shape, net.backward(np.ones_like(out)).shape, net[0].weight.grad.shape
+        ((2, 10), (2, 1, 8, 8), (4, 1, 3, 3))
+        >>> list(net.state_dict())[:2]
+        ['0.weight', '0.bias']
     """
 
-    def __init__(self, *args):
+    def __init__(self, *args: Module) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             items = list(args[0].items())
@@ -911,12 +933,12 @@ class Sequential(Module):
         setattr(self, str(len(self)), module)
         return self
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike):
         for module in self:
             input = module(input)
         return input
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: ArrayLike):
         for module in reversed(list(self)):
             grad_output = module.backward(grad_output)
         return grad_output
@@ -938,22 +960,23 @@ class CrossEntropyLoss(Module):
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
         label_smoothing: in [0, 1].
 
-    >>> loss_fn = CrossEntropyLoss()
-    >>> float(loss_fn(np.zeros((2, 4)), np.array([1, 3])))          # log(4)
-    1.3862943611198906
-    >>> loss_fn.backward()
-    array([[ 0.125, -0.375,  0.125,  0.125],
-           [ 0.125,  0.125,  0.125, -0.375]])
+    Examples:
+        >>> loss_fn = CrossEntropyLoss()
+        >>> float(loss_fn(np.zeros((2, 4)), np.array([1, 3])))          # log(4)
+        1.3862943611198906
+        >>> loss_fn.backward()
+        array([[ 0.125, -0.375,  0.125,  0.125],
+               [ 0.125,  0.125,  0.125, -0.375]])
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                 label_smoothing=0.0):
+    def __init__(self, weight: ArrayLike | None = None, size_average: bool | None = None, ignore_index: int = -100,
+                 reduce: bool | None = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
         self.reduction = F._reduction("CrossEntropyLoss", size_average, reduce, reduction)
 
-    def forward(self, input, target):
+    def forward(self, input: ArrayLike, target: ArrayLike):
         func = "CrossEntropyLoss"
         logp, q, denominator = F._cross_entropy_parts(func, input, target, self.weight, self.ignore_index,
                                                       self.label_smoothing)
@@ -961,7 +984,7 @@ class CrossEntropyLoss(Module):
         return F.cross_entropy(input, target, self.weight, None, self.ignore_index, None, self.reduction,
                                self.label_smoothing)
 
-    def backward(self, grad_output=1.0):
+    def backward(self, grad_output: ArrayLike = 1.0):
         ndim, logp, q, denominator = self._saved("_parts")
         g = np.asarray(grad_output, dtype=logp.dtype)
         if self.reduction == "none":
@@ -980,22 +1003,23 @@ class MSELoss(Module):
         reduce: legacy, use ``reduction``.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
 
-    >>> mse = MSELoss()
-    >>> mse(np.array([1., 3.]), np.array([0., 0.])), mse.backward()
-    (np.float64(5.0), array([1., 3.]))
+    Examples:
+        >>> mse = MSELoss()
+        >>> mse(np.array([1., 3.]), np.array([0., 0.])), mse.backward()
+        (np.float64(5.0), array([1., 3.]))
     """
 
-    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = F._reduction("MSELoss", size_average, reduce, reduction)
 
-    def forward(self, input, target):
+    def forward(self, input: ArrayLike, target: ArrayLike):
         out = F.mse_loss(input, target, reduction=self.reduction)
         x, t = np.broadcast_arrays(np.asarray(input), np.asarray(target))
         self._diff = (x - t).astype(np.asarray(input).dtype)
         return out
 
-    def backward(self, grad_output=1.0):
+    def backward(self, grad_output: ArrayLike = 1.0):
         diff = self._saved("_diff")
         g = np.asarray(grad_output, dtype=diff.dtype)
         if self.reduction == "mean":
