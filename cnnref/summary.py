@@ -6,7 +6,7 @@ gives the view the site needs on top of it:
 - rows for the children at any depth, with parameters *and* multiply-adds summed over each
   child's subtree (torchinfo's own table gives containers such as GoogLeNet's Inception
   modules no meaningful multiply-add count),
-- the numbers as plain ints in a :class:`ModelSummary`, for asserts, tables and figures,
+- the numbers as plain ints in a [`ModelSummary`][cnnref.summary.ModelSummary], for asserts, tables and figures,
 - a compact text table.
 
 Multiply-adds follow torchinfo's convention: a convolution costs one multiply-add per
@@ -36,20 +36,21 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
         model: any module.
         trainable_only: count only parameters with ``requires_grad``.
 
-    >>> count_parameters(nn.Conv2d(1, 20, 5))       # 20*1*5*5 weights + 20 biases
-    520
-    >>> lin = nn.Linear(3, 2); lin.bias.requires_grad_(False)
-    Parameter containing:
-    tensor(...)
-    >>> count_parameters(lin, trainable_only=True)
-    6
+    Examples:
+        >>> count_parameters(nn.Conv2d(1, 20, 5))       # 20*1*5*5 weights + 20 biases
+        520
+        >>> lin = nn.Linear(3, 2); lin.bias.requires_grad_(False)
+        Parameter containing:
+        tensor(...)
+        >>> count_parameters(lin, trainable_only=True)
+        6
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 @dataclass(frozen=True)
 class LayerRow:
-    """One row of a :class:`ModelSummary`.
+    """One row of a [`ModelSummary`][cnnref.summary.ModelSummary].
 
     Attributes:
         name: dotted path of the module in the model (``"conv1"``, ``"inception3a.branch5x5"``).
@@ -61,8 +62,9 @@ class LayerRow:
         trainable: ``"yes"``, ``"no"``, ``"partly"`` or ``"--"`` (no parameters).
         mult_adds: multiply-adds of the module and below it, for one forward pass.
 
-    >>> LayerRow("fc", "Linear", 1, (1, 10), 850, "yes", 850).params
-    850
+    Examples:
+        >>> LayerRow("fc", "Linear", 1, (1, 10), 850, "yes", 850).params
+        850
     """
 
     name: str
@@ -76,11 +78,12 @@ class LayerRow:
 
 @dataclass
 class ModelSummary:
-    """Per-layer rows and totals; ``str()`` gives a text table. Build it with :func:`summary`.
+    """Per-layer rows and totals; ``str()`` gives a text table. Build it with [`summary`][cnnref.summary.summary].
 
-    >>> s = summary(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3)), (1, 4, 4))
-    >>> s.total_params, s.mult_adds
-    (47, 107)
+    Examples:
+        >>> s = summary(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 3)), (1, 4, 4))
+        >>> s.total_params, s.mult_adds
+        (47, 107)
     """
 
     input_shape: tuple
@@ -146,17 +149,18 @@ def summary(model: nn.Module, input_size: tuple[int, ...] | None = None, depth: 
         batch_size: the batch of the dummy input (multiply-adds scale with it).
 
     Returns:
-        A :class:`ModelSummary`.
+        A [`ModelSummary`][cnnref.summary.ModelSummary].
 
     Raises:
         ValueError: no ``input_size`` given and the model has none, or ``depth < 1``.
 
-    >>> from cnnref.models import lenet5
-    >>> s = summary(lenet5())
-    >>> s.row("c1")
-    LayerRow(name='c1', type='Conv2d', depth=1, output_shape=(1, 6, 28, 28), params=156, trainable='yes', mult_adds=122304)
-    >>> s.total_params, s.mult_adds
-    (61706, 423038)
+    Examples:
+        >>> from cnnref.models import lenet5
+        >>> s = summary(lenet5())
+        >>> s.row("c1")
+        LayerRow(name='c1', type='Conv2d', depth=1, output_shape=(1, 6, 28, 28), params=156, trainable='yes', mult_adds=122304)
+        >>> s.total_params, s.mult_adds
+        (61706, 423038)
     """
     import torchinfo
 

@@ -3,18 +3,19 @@
 Every builder takes ``num_classes`` and returns a module with an ``input_size`` attribute,
 ``(C, H, W)``: the input the paper's layer sizes need. A wrong input size raises a
 ``ValueError`` that names it. ``MODELS`` maps each name to its builder and
-:func:`get_model` builds one by name.
+[`get_model`][cnnref.models.get_model] builds one by name.
 
->>> model = get_model("lenet5", num_classes=10)
->>> model.input_size
-(1, 32, 32)
->>> sorted(MODELS)[:2]
-['alexnet', 'caffe_lenet']
+Examples:
+    >>> model = get_model("lenet5", num_classes=10)
+    >>> model.input_size
+    (1, 32, 32)
+    >>> sorted(MODELS)[:2]
+    ['alexnet', 'caffe_lenet']
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from torch import nn
 
@@ -45,10 +46,11 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "googlenet": googlenet,
     "cnn": make_cnn,
 }
+"""Architecture name -> builder; every builder takes ``num_classes`` and ``in_channels``."""
 
 
-def get_model(name: str, **kwargs) -> nn.Module:
-    """Build the architecture called ``name`` (a key of :data:`MODELS`).
+def get_model(name: str, **kwargs: Any) -> nn.Module:
+    """Build the architecture called ``name`` (a key of [`MODELS`][cnnref.models.MODELS]).
 
     Args:
         name: e.g. ``"lenet5"``, ``"alexnet"``, ``"vgg16"``.
@@ -60,12 +62,13 @@ def get_model(name: str, **kwargs) -> nn.Module:
     Raises:
         ValueError: ``name`` is not a known architecture (the message lists the known ones).
 
-    >>> get_model("caffe_lenet").input_size
-    (1, 28, 28)
-    >>> get_model("resnet50")
-    Traceback (most recent call last):
-    ...
-    ValueError: get_model: unknown model 'resnet50', expected one of ...
+    Examples:
+        >>> get_model("caffe_lenet").input_size
+        (1, 28, 28)
+        >>> get_model("resnet50")
+        Traceback (most recent call last):
+        ...
+        ValueError: get_model: unknown model 'resnet50', expected one of ...
     """
     if name not in MODELS:
         raise ValueError(f"get_model: unknown model {name!r}, expected one of {', '.join(sorted(MODELS))}")

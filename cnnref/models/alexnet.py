@@ -32,8 +32,9 @@ def paper_lrn(size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float =
     The paper's ``alpha`` multiplies the plain sum of squares; torch's divides it by ``size``
     first, so this returns ``nn.LocalResponseNorm(size, alpha * size, beta, k)``.
 
-    >>> paper_lrn()
-    LocalResponseNorm(5, alpha=0.0005, beta=0.75, k=2.0)
+    Examples:
+        >>> paper_lrn()
+        LocalResponseNorm(5, alpha=0.0005, beta=0.75, k=2.0)
     """
     return nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=k)
 
@@ -55,7 +56,7 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, groups: int = 1, drop
         dropout: dropout probability after fc6 and fc7.
 
     Returns:
-        A :class:`~cnnref.models.network.Network` with ``input_size == (in_channels, 227, 227)``.
+        A [`Network`][cnnref.models.network.Network] with ``input_size == (in_channels, 227, 227)``.
 
     Raises:
         ValueError: ``groups`` is not 1 or 2.
@@ -63,11 +64,12 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, groups: int = 1, drop
     Shape:
         x: (N, in_channels, 227, 227) -> (N, num_classes)
 
-    >>> net = alexnet()
-    >>> sum(p.numel() for p in net.parameters()), net.input_size
-    (62378344, (3, 227, 227))
-    >>> sum(p.numel() for p in alexnet(groups=2).parameters())
-    60965224
+    Examples:
+        >>> net = alexnet()
+        >>> sum(p.numel() for p in net.parameters()), net.input_size
+        (62378344, (3, 227, 227))
+        >>> sum(p.numel() for p in alexnet(groups=2).parameters())
+        60965224
     """
     if groups not in (1, 2):
         raise ValueError(f"alexnet: groups must be 1 or 2 (the paper's two GPUs), got {groups!r}")

@@ -34,6 +34,7 @@ INCEPTION_TABLE: dict[str, tuple[int, int, int, int, int, int]] = {
     "inception5a": (256, 160, 320, 32, 128, 128),
     "inception5b": (384, 192, 384, 48, 128, 128),
 }
+"""Table 1 of the paper: module name -> (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj)."""
 
 
 def _conv(c_in: int, c_out: int, k: int, stride: int = 1) -> nn.Sequential:
@@ -46,14 +47,20 @@ class Inception(nn.Module):
 
     Args:
         in_channels: maps of the input.
-        ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj: the columns of the paper's table 1.
+        ch1x1: maps of the 1x1 branch (table 1's "#1x1").
+        ch3x3red: maps of the 1x1 reduction in front of the 3x3 ("#3x3 reduce").
+        ch3x3: maps of the 3x3 convolution ("#3x3").
+        ch5x5red: maps of the 1x1 reduction in front of the 5x5 ("#5x5 reduce").
+        ch5x5: maps of the 5x5 convolution ("#5x5").
+        pool_proj: maps of the 1x1 convolution after the pooling ("pool proj").
 
     Shape:
         x: (N, in_channels, H, W) -> (N, ch1x1 + ch3x3 + ch5x5 + pool_proj, H, W)
 
-    >>> m = Inception(192, *INCEPTION_TABLE["inception3a"])
-    >>> m(torch.zeros(1, 192, 28, 28)).shape                  # 64 + 128 + 32 + 32 maps
-    torch.Size([1, 256, 28, 28])
+    Examples:
+        >>> m = Inception(192, *INCEPTION_TABLE["inception3a"])
+        >>> m(torch.zeros(1, 192, 28, 28)).shape                  # 64 + 128 + 32 + 32 maps
+        torch.Size([1, 256, 28, 28])
     """
 
     def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int,
@@ -80,8 +87,9 @@ class InceptionAux(nn.Module):
     Shape:
         x: (N, in_channels, 14, 14) -> (N, num_classes)
 
-    >>> InceptionAux(512, 10)(torch.zeros(2, 512, 14, 14)).shape
-    torch.Size([2, 10])
+    Examples:
+        >>> InceptionAux(512, 10)(torch.zeros(2, 512, 14, 14)).shape
+        torch.Size([2, 10])
     """
 
     def __init__(self, in_channels: int, num_classes: int, dropout: float = 0.7):
@@ -100,7 +108,7 @@ class InceptionAux(nn.Module):
 
 
 class GoogLeNet(nn.Module):
-    """GoogLeNet for 224x224 inputs; build it with :func:`googlenet`.
+    """GoogLeNet for 224x224 inputs; build it with [`googlenet`][cnnref.models.googlenet.googlenet].
 
     Children in order: conv1, pool1, norm1, conv2_reduce, conv2, norm2, pool2, inception3a,
     inception3b, pool3, inception4a ... inception4e, pool4, inception5a, inception5b,
@@ -113,9 +121,10 @@ class GoogLeNet(nn.Module):
     Shape:
         x: (N, in_channels, 224, 224) -> (N, num_classes)
 
-    >>> net = googlenet(num_classes=10)
-    >>> net.input_size, net.inception3a.out_channels
-    ((3, 224, 224), 256)
+    Examples:
+        >>> net = googlenet(num_classes=10)
+        >>> net.input_size, net.inception3a.out_channels
+        ((3, 224, 224), 256)
     """
 
     def __init__(self, num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = False,
@@ -178,14 +187,15 @@ def googlenet(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = 
         dropout: dropout probability before the last layer (the paper's 40%).
 
     Returns:
-        A :class:`GoogLeNet` with ``input_size == (in_channels, 224, 224)``.
+        A [`GoogLeNet`][cnnref.models.googlenet.GoogLeNet] with ``input_size == (in_channels, 224, 224)``.
 
     Shape:
         x: (N, in_channels, 224, 224) -> (N, num_classes)
 
-    >>> with torch.device("meta"):
-    ...     net = googlenet()
-    >>> sum(p.numel() for p in net.parameters())
-    6998552
+    Examples:
+        >>> with torch.device("meta"):
+        ...     net = googlenet()
+        >>> sum(p.numel() for p in net.parameters())
+        6998552
     """
     return GoogLeNet(num_classes, in_channels, aux_logits, dropout)

@@ -35,17 +35,18 @@ def lenet5(num_classes: int = 10, in_channels: int = 1) -> Network:
         in_channels: channels of the input image (1 for the paper's grey digits).
 
     Returns:
-        A :class:`~cnnref.models.network.Network` with ``input_size == (in_channels, 32, 32)``.
+        A [`Network`][cnnref.models.network.Network] with ``input_size == (in_channels, 32, 32)``.
 
     Shape:
         x: (N, in_channels, 32, 32) -> (N, num_classes)
 
-    >>> import torch
-    >>> net = lenet5()
-    >>> net.input_size, sum(p.numel() for p in net.parameters())
-    ((1, 32, 32), 61706)
-    >>> net(torch.zeros(2, 1, 32, 32)).shape
-    torch.Size([2, 10])
+    Examples:
+        >>> import torch
+        >>> net = lenet5()
+        >>> net.input_size, sum(p.numel() for p in net.parameters())
+        ((1, 32, 32), 61706)
+        >>> net(torch.zeros(2, 1, 32, 32)).shape
+        torch.Size([2, 10])
     """
     return Network("lenet5", (in_channels, 32, 32), {
         "c1": nn.Conv2d(in_channels, 6, 5),       # (N, 6, 28, 28)
@@ -79,16 +80,17 @@ def caffe_lenet(num_classes: int = 10, in_channels: int = 1) -> Network:
         in_channels: channels of the input image.
 
     Returns:
-        A :class:`~cnnref.models.network.Network` with ``input_size == (in_channels, 28, 28)``.
+        A [`Network`][cnnref.models.network.Network] with ``input_size == (in_channels, 28, 28)``.
 
     Shape:
         x: (N, in_channels, 28, 28) -> (N, num_classes)
 
-    >>> net = caffe_lenet()
-    >>> net.conv1
-    Conv2d(1, 20, kernel_size=(5, 5), stride=(1, 1))
-    >>> sum(p.numel() for p in net.parameters())
-    431080
+    Examples:
+        >>> net = caffe_lenet()
+        >>> net.conv1
+        Conv2d(1, 20, kernel_size=(5, 5), stride=(1, 1))
+        >>> sum(p.numel() for p in net.parameters())
+        431080
     """
     return Network("caffe_lenet", (in_channels, 28, 28), {
         "conv1": nn.Conv2d(in_channels, 20, 5),   # (N, 20, 24, 24)

@@ -1,7 +1,7 @@
 """What every architecture in ``cnnref.models`` shares: named layers and a known input size.
 
-Each builder returns a :class:`Network` (or, for GoogLeNet, a module that uses
-:func:`check_input` the same way). The expected input size is an attribute, so a dummy
+Each builder returns a [`Network`][cnnref.models.network.Network] (or, for GoogLeNet, a module that uses
+[`check_input`][cnnref.models.network.check_input] the same way). The expected input size is an attribute, so a dummy
 input is one line, ``torch.zeros(1, *model.input_size)``, and a wrong input fails at once
 with a message that names the expected size, instead of a matrix-shape error deep inside.
 """
@@ -17,7 +17,7 @@ from torch import nn
 __all__ = ["Network", "check_input"]
 
 
-def check_input(name: str, input_size: tuple[int, int, int], x) -> None:
+def check_input(name: str, input_size: tuple[int, int, int], x: torch.Tensor) -> None:
     """Raise a ``ValueError`` unless ``x`` is a batch of shape ``(N, *input_size)``.
 
     Args:
@@ -29,11 +29,12 @@ def check_input(name: str, input_size: tuple[int, int, int], x) -> None:
         TypeError: ``x`` is not a tensor.
         ValueError: ``x`` is not 4-dimensional or its ``(C, H, W)`` differ from ``input_size``.
 
-    >>> check_input("lenet5", (1, 32, 32), torch.zeros(2, 1, 32, 32))    # fine: returns None
-    >>> check_input("lenet5", (1, 32, 32), torch.zeros(2, 1, 28, 28))
-    Traceback (most recent call last):
-    ...
-    ValueError: lenet5: input has shape (2, 1, 28, 28), expected (N, 1, 32, 32) (N, C, H, W)
+    Examples:
+        >>> check_input("lenet5", (1, 32, 32), torch.zeros(2, 1, 32, 32))    # fine: returns None
+        >>> check_input("lenet5", (1, 32, 32), torch.zeros(2, 1, 28, 28))
+        Traceback (most recent call last):
+        ...
+        ValueError: lenet5: input has shape (2, 1, 28, 28), expected (N, 1, 32, 32) (N, C, H, W)
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: input must be a torch.Tensor of shape (N, {', '.join(map(str, input_size))}), "
@@ -57,11 +58,16 @@ class Network(nn.Sequential):
     Shape:
         x: (N, *input_size) -> output of the last layer, usually (N, num_classes)
 
-    >>> net = Network("tiny", (1, 4, 4), {"flatten": nn.Flatten(), "fc": nn.Linear(16, 3)})
-    >>> net.input_size, [name for name, _ in net.named_children()]
-    ((1, 4, 4), ['flatten', 'fc'])
-    >>> net(torch.zeros(2, *net.input_size)).shape
-    torch.Size([2, 3])
+    Examples:
+        >>> net = Network("tiny", (1, 4, 4), {"flatten": nn.Flatten(), "fc": nn.Linear(16, 3)})
+        >>> net.input_size, [name for name, _ in net.named_children()]
+        ((1, 4, 4), ['flatten', 'fc'])
+        >>> net(torch.zeros(2, *net.input_size)).shape
+        torch.Size([2, 3])
+        >>> net[:1]                                   # a slice is a plain nn.Sequential
+        Sequential(
+          (flatten): Flatten(start_dim=1, end_dim=-1)
+        )
     """
 
     def __init__(self, name: str, input_size: tuple[int, int, int], layers: Mapping[str, nn.Module]):
@@ -72,6 +78,13 @@ class Network(nn.Sequential):
     def forward(self, x):
         check_input(self.name, self.input_size, x)
         return super().forward(x)
+
+    def __getitem__(self, idx):
+        """``net[i]`` is a layer; ``net[a:b]`` is a plain ``nn.Sequential`` of those layers
+        (names kept), without the input check, since it may start in the middle."""
+        if isinstance(idx, slice):
+            return nn.Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return super().__getitem__(idx)
 
     def extra_repr(self) -> str:
         return f"input_size={self.input_size}"

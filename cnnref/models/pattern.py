@@ -3,7 +3,7 @@
     INPUT -> [[CONV -> RELU] * N -> POOL?] * M -> [FC -> RELU] * K -> FC
 
 ``make_cnn`` works out the size of the flattened feature map itself, with the same
-output-size arithmetic that :mod:`cnnref.shapes` checks against torch, so any input size,
+output-size arithmetic that [`cnnref.shapes`][cnnref.shapes] checks against torch, so any input size,
 kernel size and padding give a network whose first fully connected layer fits.
 """
 
@@ -67,10 +67,11 @@ def feature_shapes(image_size: IntOrSeq, n: int, m: int, kernel_size: int = 3,
     Raises:
         ValueError: the feature map shrinks to nothing (too many layers for the input).
 
-    >>> feature_shapes(28, n=2, m=2)
-    [('conv1_1', (28, 28)), ('conv1_2', (28, 28)), ('pool1', (14, 14)), ('conv2_1', (14, 14)), ('conv2_2', (14, 14)), ('pool2', (7, 7))]
-    >>> feature_shapes(28, n=1, m=2, kernel_size=5, padding=0)[-1]
-    ('pool2', (4, 4))
+    Examples:
+        >>> feature_shapes(28, n=2, m=2)
+        [('conv1_1', (28, 28)), ('conv1_2', (28, 28)), ('pool1', (14, 14)), ('conv2_1', (14, 14)), ('conv2_2', (14, 14)), ('pool2', (7, 7))]
+        >>> feature_shapes(28, n=1, m=2, kernel_size=5, padding=0)[-1]
+        ('pool2', (4, 4))
     """
     n, m = _count("n", n), _count("m", m)
     size = tuple(image_size) if isinstance(image_size, (tuple, list)) else (image_size, image_size)
@@ -101,7 +102,7 @@ def make_cnn(n: int = 2, m: int = 2, k: int = 1, pool: bool = True, *, num_class
     """INPUT -> [[CONV -> RELU] * n -> POOL?] * m -> [FC -> RELU] * k -> FC.
 
     The flattened size in front of the first fully connected layer is
-    ``channels_of_last_block * H * W`` with ``(H, W)`` from :func:`feature_shapes`; it is
+    ``channels_of_last_block * H * W`` with ``(H, W)`` from [`feature_shapes`][cnnref.models.pattern.feature_shapes]; it is
     stored as ``model.flat_features``.
 
     Children: conv{b}_{i}, relu{b}_{i}, pool{b} for block b and convolution i; flatten;
@@ -122,7 +123,7 @@ def make_cnn(n: int = 2, m: int = 2, k: int = 1, pool: bool = True, *, num_class
         padding: zero padding of every convolution; ``None`` means ``kernel_size // 2``.
 
     Returns:
-        A :class:`~cnnref.models.network.Network` with
+        A [`Network`][cnnref.models.network.Network] with
         ``input_size == (in_channels, H, W)`` and ``flat_features``.
 
     Raises:
@@ -132,12 +133,13 @@ def make_cnn(n: int = 2, m: int = 2, k: int = 1, pool: bool = True, *, num_class
     Shape:
         x: (N, in_channels, H, W) -> (N, num_classes)
 
-    >>> net = make_cnn(n=2, m=2, k=1)              # 28x28 -> 14x14 -> 7x7, 32 maps
-    >>> net.flat_features, net.fc1
-    (1568, Linear(in_features=1568, out_features=128, bias=True))
-    >>> import torch
-    >>> net(torch.zeros(2, 1, 28, 28)).shape
-    torch.Size([2, 10])
+    Examples:
+        >>> net = make_cnn(n=2, m=2, k=1)              # 28x28 -> 14x14 -> 7x7, 32 maps
+        >>> net.flat_features, net.fc1
+        (1568, Linear(in_features=1568, out_features=128, bias=True))
+        >>> import torch
+        >>> net(torch.zeros(2, 1, 28, 28)).shape
+        torch.Size([2, 10])
     """
     k = _count("k", k)
     shapes = feature_shapes(image_size, n, m, kernel_size, padding, pool)

@@ -32,6 +32,7 @@ VGG_CONFIGS: dict[str, list[Layer]] = {
     "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
           512, 512, 512, 512, "M"],
 }
+"""Table 1 of the paper: configuration letter -> layers (int: 3x3 conv maps, (maps, k): k x k conv, "M": pool)."""
 
 
 def vgg(cfg: Union[str, Sequence[Layer]], num_classes: int = 1000, in_channels: int = 3,
@@ -39,7 +40,7 @@ def vgg(cfg: Union[str, Sequence[Layer]], num_classes: int = 1000, in_channels: 
     """A VGG network from a configuration letter (``"A"`` ... ``"E"``) or list, for 224x224 inputs.
 
     Args:
-        cfg: a key of :data:`VGG_CONFIGS` or a list in the same format; it must pool five
+        cfg: a key of [`VGG_CONFIGS`][cnnref.models.vgg.VGG_CONFIGS] or a list in the same format; it must pool five
             times so that 224x224 becomes the 7x7 that fc6 expects.
         num_classes: number of output scores.
         in_channels: channels of the input image.
@@ -48,7 +49,7 @@ def vgg(cfg: Union[str, Sequence[Layer]], num_classes: int = 1000, in_channels: 
         name: the name used in error messages.
 
     Returns:
-        A :class:`~cnnref.models.network.Network` with ``input_size == (in_channels, 224, 224)``.
+        A [`Network`][cnnref.models.network.Network] with ``input_size == (in_channels, 224, 224)``.
 
     Raises:
         ValueError: an unknown letter, an entry that is not an int, ``(maps, k)`` or ``"M"``,
@@ -57,13 +58,14 @@ def vgg(cfg: Union[str, Sequence[Layer]], num_classes: int = 1000, in_channels: 
     Shape:
         x: (N, in_channels, 224, 224) -> (N, num_classes)
 
-    >>> import torch
-    >>> with torch.device("meta"):
-    ...     net = vgg("A")
-    >>> [n for n, _ in net.named_children()][:6]
-    ['conv1_1', 'relu1_1', 'pool1', 'conv2_1', 'relu2_1', 'pool2']
-    >>> sum(p.numel() for p in net.parameters())
-    132863336
+    Examples:
+        >>> import torch
+        >>> with torch.device("meta"):
+        ...     net = vgg("A")
+        >>> [n for n, _ in net.named_children()][:6]
+        ['conv1_1', 'relu1_1', 'pool1', 'conv2_1', 'relu2_1', 'pool2']
+        >>> sum(p.numel() for p in net.parameters())
+        132863336
     """
     if isinstance(cfg, str):
         if cfg not in VGG_CONFIGS:
@@ -105,11 +107,12 @@ def vgg(cfg: Union[str, Sequence[Layer]], num_classes: int = 1000, in_channels: 
 def vgg11(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False) -> Network:
     """VGG-11, configuration A: 132,863,336 parameters for 1000 classes.
 
-    >>> import torch
-    >>> with torch.device("meta"):      # shapes only, no memory: counting is instant
-    ...     net = vgg11()
-    >>> net.name, sum(p.numel() for p in net.parameters())
-    ('vgg11', 132863336)
+    Examples:
+        >>> import torch
+        >>> with torch.device("meta"):      # shapes only, no memory: counting is instant
+        ...     net = vgg11()
+        >>> net.name, sum(p.numel() for p in net.parameters())
+        ('vgg11', 132863336)
     """
     return vgg("A", num_classes, in_channels, batch_norm, name="vgg11")
 
@@ -117,11 +120,12 @@ def vgg11(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = Fals
 def vgg13(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False) -> Network:
     """VGG-13, configuration B: 133,047,848 parameters for 1000 classes.
 
-    >>> import torch
-    >>> with torch.device("meta"):      # shapes only, no memory: counting is instant
-    ...     net = vgg13()
-    >>> net.name, sum(p.numel() for p in net.parameters())
-    ('vgg13', 133047848)
+    Examples:
+        >>> import torch
+        >>> with torch.device("meta"):      # shapes only, no memory: counting is instant
+        ...     net = vgg13()
+        >>> net.name, sum(p.numel() for p in net.parameters())
+        ('vgg13', 133047848)
     """
     return vgg("B", num_classes, in_channels, batch_norm, name="vgg13")
 
@@ -129,11 +133,12 @@ def vgg13(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = Fals
 def vgg16(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False) -> Network:
     """VGG-16, configuration D: 138,357,544 parameters for 1000 classes.
 
-    >>> import torch
-    >>> with torch.device("meta"):      # shapes only, no memory: counting is instant
-    ...     net = vgg16()
-    >>> net.name, sum(p.numel() for p in net.parameters())
-    ('vgg16', 138357544)
+    Examples:
+        >>> import torch
+        >>> with torch.device("meta"):      # shapes only, no memory: counting is instant
+        ...     net = vgg16()
+        >>> net.name, sum(p.numel() for p in net.parameters())
+        ('vgg16', 138357544)
     """
     return vgg("D", num_classes, in_channels, batch_norm, name="vgg16")
 
@@ -141,10 +146,11 @@ def vgg16(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = Fals
 def vgg19(num_classes: int = 1000, in_channels: int = 3, batch_norm: bool = False) -> Network:
     """VGG-19, configuration E: 143,667,240 parameters for 1000 classes.
 
-    >>> import torch
-    >>> with torch.device("meta"):      # shapes only, no memory: counting is instant
-    ...     net = vgg19()
-    >>> net.name, sum(p.numel() for p in net.parameters())
-    ('vgg19', 143667240)
+    Examples:
+        >>> import torch
+        >>> with torch.device("meta"):      # shapes only, no memory: counting is instant
+        ...     net = vgg19()
+        >>> net.name, sum(p.numel() for p in net.parameters())
+        ('vgg19', 143667240)
     """
     return vgg("E", num_classes, in_channels, batch_norm, name="vgg19")

@@ -34,16 +34,17 @@ def zfnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -
         dropout: dropout probability after fc6 and fc7.
 
     Returns:
-        A :class:`~cnnref.models.network.Network` with ``input_size == (in_channels, 224, 224)``.
+        A [`Network`][cnnref.models.network.Network] with ``input_size == (in_channels, 224, 224)``.
 
     Shape:
         x: (N, in_channels, 224, 224) -> (N, num_classes)
 
-    >>> net = zfnet()
-    >>> net.conv1
-    Conv2d(3, 96, kernel_size=(7, 7), stride=(2, 2), padding=(1, 1))
-    >>> sum(p.numel() for p in net.parameters())
-    62357608
+    Examples:
+        >>> net = zfnet()
+        >>> net.conv1
+        Conv2d(3, 96, kernel_size=(7, 7), stride=(2, 2), padding=(1, 1))
+        >>> sum(p.numel() for p in net.parameters())
+        62357608
     """
     return Network("zfnet", (in_channels, 224, 224), {
         "conv1": nn.Conv2d(in_channels, 96, 7, stride=2, padding=1),  # (N, 96, 110, 110)
