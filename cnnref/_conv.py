@@ -22,7 +22,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from cnnref import _args, shapes
 
 __all__ = [
-    "conv1d", "conv2d", "conv2d_loop", "conv2d_backward",
+    "conv1d", "conv1d_backward", "conv2d", "conv2d_loop", "conv2d_backward",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose2d_loop", "conv_transpose2d_backward",
     "unfold", "fold",
 ]
@@ -121,15 +121,22 @@ def _lift(nd, stride, pads, dilation):
 
 
 # ----------------------------------------------------------------------------- convolution
+def _im2col(x, kernel, stride, pads, dilation, groups):
+    """The im2col matrix of a batched (N, C_in, H, W) input, one per group:
+    ``(groups, C_in/groups*kH*kW, N*H_out*W_out)``, and ``(H_out, W_out)``."""
+    N, C_in = x.shape[:2]
+    win = _windows(_pad(x, pads), kernel, stride, dilation)         # (N, C_in, kH, kW, H_out, W_out), a view
+    H_out, W_out = win.shape[-2:]
+    cols = np.ascontiguousarray(win.transpose(1, 2, 3, 0, 4, 5))   # (C_in, kH, kW, N, H_out, W_out): the one copy
+    return cols.reshape(groups, -1, N * H_out * W_out), (H_out, W_out)
+
+
 def _conv2d(x, w, b, stride, pads, dilation, groups, keep_cols=False):
     """The im2col kernel on batched 2-d arrays; ``pads`` = ((top, bottom), (left, right))."""
-    N, C_in, _, _ = x.shape
+    N = x.shape[0]
     C_out, Cg, kH, kW = w.shape
     G = groups
-    win = _windows(_pad(x, pads), (kH, kW), stride, dilation)       # (N, C_in, kH, kW, H_out, W_out), a view
-    H_out, W_out = win.shape[-2:]
-    cols = np.ascontiguousarray(win.transpose(1, 2, 3, 0, 4, 5))   # (C_in, kH, kW, N, H_out, W_out): the im2col copy
-    cols = cols.reshape(G, Cg * kH * kW, N * H_out * W_out)        # one matrix per group
+    cols, (H_out, W_out) = _im2col(x, (kH, kW), stride, pads, dilation, G)   # (G, Cg*kH*kW, N*H_out*W_out)
     out = w.reshape(G, C_out // G, Cg * kH * kW) @ cols             # (G, C_out/G, N*H_out*W_out)
     out = out.reshape(C_out, N, H_out, W_out).transpose(1, 0, 2, 3)
     out = np.ascontiguousarray(out)                                 # (N, C_out, H_out, W_out)
@@ -324,6 +331,31 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     return _conv_backward("conv2d_backward", 2, grad_output, input, weight, stride, padding, dilation, groups)
 
 
+def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of ``conv1d(input, weight, bias, ...)``: `conv2d_backward` on signals of height 1.
+
+    Args:
+        grad_output: ``(N, C_out, L_out)`` (or unbatched), the gradient with respect to the output.
+        input: the input of the forward call.
+        weight: the weight of the forward call.
+        stride: as in the forward call.
+        padding: as in the forward call.
+        dilation: as in the forward call.
+        groups: as in the forward call.
+
+    Returns:
+        ``(grad_input, grad_weight, grad_bias)``.
+
+    Raises:
+        ValueError: ``grad_output`` does not have the forward output's shape.
+
+    >>> gx, gw, gb = conv1d_backward(np.ones((1, 1, 2)), np.ones((1, 1, 3)), np.ones((1, 1, 2)))
+    >>> gx
+    array([[[1., 2., 1.]]])
+    """
+    return _conv_backward("conv1d_backward", 1, grad_output, input, weight, stride, padding, dilation, groups)
+
+
 def _conv_backward(func, nd, grad_output, input, weight, stride, padding, dilation, groups):
     x, w, _, stride, dilation, groups = _conv_args(func, nd, input, weight, None, stride, dilation, groups)
     pads = _args.conv_padding(func, padding, x.shape[-nd:], w.shape[2:], stride, dilation)
@@ -332,9 +364,10 @@ def _conv_backward(func, nd, grad_output, input, weight, stride, padding, dilati
     x, unbatched = _batched(x, nd)
     stride2, pads2, dilation2 = _lift(nd, stride, pads, dilation)
     x2, w2 = _as_2d(x, nd), _as_2d(w, nd)
-    out, cols = _conv2d(x2, w2, None, stride2, pads2, dilation2, groups, keep_cols=True)
-    g = _grad_array(func, grad_output, x, out.shape[:2] + out.shape[4 - nd:], unbatched)
-    gx, gw, gb = _conv2d_grad(g.reshape(out.shape), x2.shape, w2, stride2, pads2, dilation2, groups, cols)
+    cols, out_size = _im2col(x2, w2.shape[2:], stride2, pads2, dilation2, groups)
+    out_shape = (x.shape[0], w.shape[0]) + out_size
+    g = _grad_array(func, grad_output, x, out_shape[:2] + out_shape[4 - nd:], unbatched)
+    gx, gw, gb = _conv2d_grad(g.reshape(out_shape), x2.shape, w2, stride2, pads2, dilation2, groups, cols)
     return gx.reshape(input_shape), gw.reshape(w.shape), gb
 
 

@@ -2,7 +2,8 @@
 
 - Convolution (in `cnnref._conv`): `conv1d`, `conv2d`, `conv_transpose1d`, `conv_transpose2d`,
   `unfold` (im2col), `fold` (col2im), the loop versions `conv2d_loop`,
-  `conv_transpose2d_loop`, and the gradients `conv2d_backward`, `conv_transpose2d_backward`.
+  `conv_transpose2d_loop`, and the gradients `conv1d_backward`, `conv2d_backward`,
+  `conv_transpose2d_backward`.
 - Pooling (in `cnnref._pool`): `max_pool1d`, `max_pool2d`, `avg_pool1d`, `avg_pool2d`,
   the loop versions `max_pool2d_loop`, `avg_pool2d_loop`, and the gradients
   `max_pool2d_backward`, `avg_pool2d_backward`.
@@ -22,13 +23,13 @@ import warnings
 import numpy as np
 
 from cnnref import _args
-from cnnref._conv import (conv1d, conv2d, conv2d_backward, conv2d_loop, conv_transpose1d, conv_transpose2d,
+from cnnref._conv import (conv1d, conv1d_backward, conv2d, conv2d_backward, conv2d_loop, conv_transpose1d, conv_transpose2d,
                           conv_transpose2d_backward, conv_transpose2d_loop, fold, unfold)
 from cnnref._pool import (avg_pool1d, avg_pool2d, avg_pool2d_backward, avg_pool2d_loop, max_pool1d, max_pool2d,
                           max_pool2d_backward, max_pool2d_loop)
 
 __all__ = [
-    "conv1d", "conv2d", "conv2d_loop", "conv2d_backward",
+    "conv1d", "conv1d_backward", "conv2d", "conv2d_loop", "conv2d_backward",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose2d_loop", "conv_transpose2d_backward",
     "unfold", "fold",
     "max_pool1d", "max_pool2d", "max_pool2d_loop", "max_pool2d_backward",
