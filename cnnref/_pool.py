@@ -218,7 +218,9 @@ def max_pool2d_backward(grad_output, indices, input_shape):
     """Gradient of `max_pool2d`: each output's gradient goes to the one input that won its window.
 
     ``grad_input`` is zero except at the maxima; an input that won several overlapping
-    windows collects the sum of their gradients.
+    windows collects the sum of their gradients. (A window lying wholly in the padding, which
+    dilation allows, outputs -inf with an index outside itself; torch then adds its gradient at
+    that index, even in the next plane; here an index outside the plane is dropped.)
 
     Args:
         grad_output: ``(N, C, H_out, W_out)`` (or unbatched), the gradient of the loss with

@@ -102,7 +102,7 @@ def pad(input, pad, mode="constant", value=None):
         raise ValueError(f"{func}: value applies only to mode='constant', got mode={mode!r} and value={value!r}")
     for axis, (before, after) in pairs.items():
         limit = x.shape[axis] - 1 if mode == "reflect" else x.shape[axis]
-        if max(before, after) > limit:
+        if mode != "replicate" and max(before, after) > limit:
             raise ValueError(f"{func}: {mode} padding ({before}, {after}) of dim {axis} must be at most "
                              f"{limit} for that dim's size {x.shape[axis]}")
         x = np.take(x, _source_index(x.shape[axis], before, after, mode), axis=axis)

@@ -398,6 +398,17 @@ class _ConvNd(Module):
         if self.bias is not None:
             self.bias.data = rng.uniform(-bound, bound, self.bias.shape).astype(self.bias.dtype)
 
+    def _check_conv_input(self, input):
+        """The layer's own check: dims and in_channels, named as the layer (e.g. ``Conv2d: input ...``)."""
+        name, nd = type(self).__name__, self._nd
+        x = self._check_input(input, self.weight)
+        sp = "L" if nd == 1 else "H, W"
+        _args.ndim(name, "input", x, {nd + 1: f"(C_in, {sp})", nd + 2: f"(N, C_in, {sp})"})
+        if x.shape[-nd - 1] != self.in_channels:
+            raise ValueError(f"{name}: input has shape {x.shape} with {x.shape[-nd - 1]} channels, expected "
+                             f"in_channels={self.in_channels}: (N, {self.in_channels}, {sp})")
+        return x
+
     def _conv_padding(self):
         return 0 if self.padding_mode != "zeros" else self.padding
 
@@ -422,7 +433,7 @@ class _Conv(_ConvNd):
     """Conv1d / Conv2d: forward through `F.conv1d/2d`, backward through `F.conv1d/2d_backward`."""
 
     def forward(self, input):
-        x = self._check_input(input, self.weight)
+        x = self._check_conv_input(input)
         self._input_shape = x.shape
         if self.padding_mode != "zeros":        # pad first, then convolve without padding
             x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
@@ -545,20 +556,21 @@ class ConvTranspose2d(_ConvNd):
                          padding_mode, dtype, output_padding)
 
     def _output_padding(self, x, output_size):
-        """torch's rule: ``output_size`` picks the output_padding that gives that size."""
+        """torch's rule: ``output_size`` picks the output_padding (0 to stride - 1) that gives that size."""
         if output_size is None:
             return self.output_padding
         size = tuple(output_size)[-2:]
-        smallest = shapes.conv_transpose_output_size(x.shape[-2:], self.kernel_size, self.stride, self.padding,
-                                                     0, self.dilation)
+        smallest = _args.output_size("ConvTranspose2d", shapes.conv_transpose_output_size, x.shape[-2:],
+                                     self.kernel_size, self.stride, self.padding, 0, self.dilation)
         extra = tuple(o - s for o, s in zip(size, smallest))
-        if len(size) != 2 or any(e < 0 or e >= max(s, d) for e, s, d in zip(extra, self.stride, self.dilation)):
+        if len(size) != 2 or any(e < 0 or e >= s for e, s in zip(extra, self.stride)):
+            largest = tuple(s + t - 1 for s, t in zip(smallest, self.stride))
             raise ValueError(f"ConvTranspose2d: output_size {tuple(output_size)} is not reachable: expected sizes "
-                             f"from {smallest} to less than {smallest} + max(stride, dilation)")
+                             f"from {smallest} to {largest} for an input of size {x.shape[-2:]}")
         return extra
 
     def forward(self, input, output_size=None):
-        x = self._check_input(input, self.weight)
+        x = self._check_conv_input(input)
         self._input = x
         self._used_output_padding = self._output_padding(x, output_size)
         bias = None if self.bias is None else self.bias.data
@@ -706,6 +718,8 @@ class Linear(Module):
 
     def forward(self, input):
         x = self._check_input(input, self.weight)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear: input has shape {x.shape}, expected (*, in_features={self.in_features})")
         self._input = x
         return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
 
