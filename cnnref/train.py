@@ -26,9 +26,10 @@ import dataclasses
 import json
 import os
 import random
+import re
 import sys
-import tempfile
 import time
+import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -493,6 +494,11 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 # --------------------------------------------------------------------------- checkpoints
 
+def _temporary_name(path: Path) -> Path:
+    """A fresh name beside ``path`` (same folder, so the final rename stays on one file system)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``state`` with ``torch.save`` atomically: to a temporary file in the same folder,
     flushed to disk (``fsync``), then renamed over ``path`` (``os.replace``).
@@ -514,9 +520,9 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _temporary_name(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
@@ -562,14 +568,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "weights only" in str(e).lower() or "weights_only" in str(e):
-            raise CheckpointError(f"load_checkpoint: '{path}' holds objects other than tensors and plain values; "
-                                  f"refusing to unpickle them (weights_only=True)") from None
-        raise CheckpointError(f"load_checkpoint: '{path}' is not a readable checkpoint ({first})") from None
+        unsafe = re.search(r"GLOBAL ([\w.]+)", str(e))  # the weights-only unpickler names what it refused
+        if unsafe:
+            raise CheckpointError(f"load_checkpoint: '{path}' holds an object ({unsafe.group(1)}) that is not a "
+                                  f"tensor or plain value; refusing to unpickle it (weights_only=True)") from None
+        detail = [line for line in str(e).splitlines() if line.strip()][-2:-1] or [type(e).__name__]
+        raise CheckpointError(f"load_checkpoint: '{path}' is not a readable checkpoint ({detail[0].strip()})") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, AttributeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"load_checkpoint: '{path}' is not a readable checkpoint ({first})") from None
+        detail = " ".join(str(e).split())[:200] or type(e).__name__
+        raise CheckpointError(f"load_checkpoint: '{path}' is not a readable checkpoint ({detail})") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"load_checkpoint: '{path}' holds a {type(state).__name__}, expected a dict")
     return state
@@ -602,8 +609,8 @@ def _check_architecture(ckpt: dict[str, Any], cfg: TrainConfig, path: Path) -> N
 
 def _write_json(path: Path, obj: Any) -> None:
     """JSON file, written atomically like the checkpoints."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf8") as f:
+    tmp = _temporary_name(path)
+    with open(tmp, "x", encoding="utf8") as f:
         json.dump(obj, f, indent=1)
         f.write("\n")
     os.replace(tmp, path)
@@ -797,7 +804,7 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
     start_epoch, history, best = 0, [], {"epoch": 0, "val_accuracy": -1.0, "val_loss": float("inf")}
     if out is not None and (out / "last.pt").exists():
         if not cfg.resume:
-            raise ValueError(f"fit: '{out}' already holds a run (last.pt): pass resume to continue it, "
+            raise ValueError(f"fit: '{out}' already holds a run (last.pt): resume it (resume=True, --resume) "
                              f"or choose another out folder")
         ckpt = load_checkpoint(out / "last.pt", map_location=device)
         _check_architecture(ckpt, cfg, out / "last.pt")
