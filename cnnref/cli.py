@@ -5,10 +5,11 @@ it trains with DistributedDataParallel. Bad arguments, a missing, corrupt or uns
 checkpoint, or a checkpoint made for another architecture end with one line on stderr and a
 non-zero exit status, never a traceback.
 
->>> main(["train", "--model", "no-such-net"])
-Traceback (most recent call last):
-...
-SystemExit: 2
+Examples:
+    >>> main(["train", "--model", "no-such-net"])
+    Traceback (most recent call last):
+    ...
+    SystemExit: 2
 """
 
 from __future__ import annotations
@@ -123,9 +124,10 @@ def _add_common(p: argparse.ArgumentParser, default_out: str, with_lr: bool) -> 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cnnref`` (``train`` and ``finetune`` sub-commands).
 
-    >>> args = build_parser().parse_args(["train", "--epochs", "3"])
-    >>> args.command, args.model, args.epochs
-    ('train', 'lenet5', 3)
+    Examples:
+        >>> args = build_parser().parse_args(["train", "--epochs", "3"])
+        >>> args.command, args.model, args.epochs
+        ('train', 'lenet5', 3)
     """
     parser = _Parser(prog="cnnref", formatter_class=_Formatter, epilog=EXAMPLES,
                      description="Train and fine-tune the CNNs of cnnref on offline data, on the CPU, one GPU "

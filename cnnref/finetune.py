@@ -3,18 +3,19 @@
 The notes' recipe, as functions:
 
 1. reuse the weights of every layer the two models share, give the new layers (usually the
-   classifier head) random initial weights: :func:`load_pretrained`;
+   classifier head) random initial weights: `load_pretrained`;
 2. train the new layers with a larger learning rate and the reused ones with a smaller one:
-   :func:`param_groups` (optionally smaller still the further a layer is from the head);
-3. optionally keep some reused layers fixed: :func:`freeze`.
+   `param_groups` (optionally smaller still the further a layer is from the head);
+3. optionally keep some reused layers fixed: `freeze`.
 
-:func:`finetune` puts them together around :func:`cnnref.train.fit`.
+`finetune` puts them together around `cnnref.train.fit`.
 
->>> from cnnref.models import lenet5
->>> old, new = lenet5(num_classes=10), lenet5(num_classes=5)
->>> report = load_pretrained(new, old.state_dict())
->>> report.new
-['output.weight', 'output.bias']
+Examples:
+    >>> from cnnref.models import lenet5
+    >>> old, new = lenet5(num_classes=10), lenet5(num_classes=5)
+    >>> report = load_pretrained(new, old.state_dict())
+    >>> report.new
+    ['output.weight', 'output.bias']
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _matches(name: str, prefixes: Iterable[str]) -> bool:
 
 @dataclass
 class LoadReport:
-    """What :func:`load_pretrained` did, tensor by tensor.
+    """What `load_pretrained` did, tensor by tensor.
 
     Attributes:
         reused: model keys given the pretrained values.
@@ -96,15 +97,16 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Mapping[str, A
         reinit: names or prefixes of layers to leave new, e.g. ``["output"]``.
 
     Returns:
-        A :class:`LoadReport` listing reused, new and ignored keys.
+        A `LoadReport` listing reused, new and ignored keys.
 
     Raises:
         CheckpointError: the file is missing, unreadable or unsafe, or holds no weights.
 
-    >>> from cnnref.models import lenet5
-    >>> report = load_pretrained(lenet5(num_classes=5), lenet5(num_classes=5).state_dict(), reinit=["output"])
-    >>> len(report.reused), report.new, report.ignored
-    (8, ['output.weight', 'output.bias'], ['output.weight', 'output.bias'])
+    Examples:
+        >>> from cnnref.models import lenet5
+        >>> report = load_pretrained(lenet5(num_classes=5), lenet5(num_classes=5).state_dict(), reinit=["output"])
+        >>> len(report.reused), report.new, report.ignored
+        (8, ['output.weight', 'output.bias'], ['output.weight', 'output.bias'])
     """
     weights, _ = _state_dict(source)
     reinit = list(reinit)
@@ -126,9 +128,10 @@ def load_pretrained(model: nn.Module, source: str | os.PathLike | Mapping[str, A
 def head_name(model: nn.Module) -> str:
     """The name of the last layer that has parameters: the classifier head to replace.
 
-    >>> from cnnref.models import lenet5
-    >>> head_name(lenet5())
-    'output'
+    Examples:
+        >>> from cnnref.models import lenet5
+        >>> head_name(lenet5())
+        'output'
     """
     names = [name for name, module in model.named_modules()
              if name and any(True for _ in module.parameters(recurse=False))]
@@ -150,12 +153,13 @@ def freeze(model: nn.Module, prefixes: Iterable[str]) -> list[str]:
     Raises:
         ValueError: a prefix names no parameter (a typo would otherwise freeze nothing).
 
-    >>> from cnnref.models import lenet5
-    >>> net = lenet5()
-    >>> freeze(net, ["c1"])
-    ['c1.weight', 'c1.bias']
-    >>> net.c1.weight.requires_grad, net.c3.weight.requires_grad
-    (False, True)
+    Examples:
+        >>> from cnnref.models import lenet5
+        >>> net = lenet5()
+        >>> freeze(net, ["c1"])
+        ['c1.weight', 'c1.bias']
+        >>> net.c1.weight.requires_grad, net.c3.weight.requires_grad
+        (False, True)
     """
     return _set_requires_grad(model, list(prefixes), False, "freeze")
 
@@ -163,10 +167,11 @@ def freeze(model: nn.Module, prefixes: Iterable[str]) -> list[str]:
 def unfreeze(model: nn.Module, prefixes: Iterable[str] | None = None) -> list[str]:
     """Train the parameters under ``prefixes`` again (every parameter if ``None``).
 
-    >>> from cnnref.models import lenet5
-    >>> net = lenet5(); _ = freeze(net, ["c1", "c3"])
-    >>> unfreeze(net, ["c3"])
-    ['c3.weight', 'c3.bias']
+    Examples:
+        >>> from cnnref.models import lenet5
+        >>> net = lenet5(); _ = freeze(net, ["c1", "c3"])
+        >>> unfreeze(net, ["c3"])
+        ['c3.weight', 'c3.bias']
     """
     if prefixes is None:
         prefixes = [name for name, _ in model.named_parameters()]
@@ -207,12 +212,13 @@ def param_groups(model: nn.Module, new: Iterable[str], head_lr: float = 1e-2, ba
     Returns:
         A list of ``{"name", "params", "lr"}`` dicts for any ``torch.optim`` optimizer.
 
-    >>> from cnnref.models import lenet5
-    >>> groups = param_groups(lenet5(), new=["output"], head_lr=0.01, base_lr=0.001)
-    >>> [(g["name"], g["lr"], len(g["params"])) for g in groups]
-    [('new', 0.01, 2), ('reused', 0.001, 8)]
-    >>> [(g["name"], g["lr"]) for g in param_groups(lenet5(), ["output"], 0.01, 0.001, layer_decay=0.5)]
-    [('new', 0.01), ('f6', 0.001), ('c5', 0.0005), ('c3', 0.00025), ('c1', 0.000125)]
+    Examples:
+        >>> from cnnref.models import lenet5
+        >>> groups = param_groups(lenet5(), new=["output"], head_lr=0.01, base_lr=0.001)
+        >>> [(g["name"], g["lr"], len(g["params"])) for g in groups]
+        [('new', 0.01, 2), ('reused', 0.001, 8)]
+        >>> [(g["name"], g["lr"]) for g in param_groups(lenet5(), ["output"], 0.01, 0.001, layer_decay=0.5)]
+        [('new', 0.01), ('f6', 0.001), ('c5', 0.0005), ('c3', 0.00025), ('c1', 0.000125)]
     """
     if not 0.0 < layer_decay <= 1.0:
         raise ValueError(f"param_groups: layer_decay must be in (0, 1], got {layer_decay!r}")
@@ -239,7 +245,7 @@ def param_groups(model: nn.Module, new: Iterable[str], head_lr: float = 1e-2, ba
 
 @dataclass
 class FinetuneConfig(TrainConfig):
-    """A :class:`~cnnref.train.TrainConfig` plus the fine-tuning recipe.
+    """A `TrainConfig` plus the fine-tuning recipe.
 
     Args:
         pretrained: the checkpoint to start from (e.g. ``runs/a/best.pt``).
@@ -252,8 +258,9 @@ class FinetuneConfig(TrainConfig):
 
     ``lr`` of the base class is not used: the two groups carry their own rates.
 
-    >>> FinetuneConfig(pretrained="runs/a/best.pt", dataset="digits-5-9", head_lr=0.01).base_lr
-    0.001
+    Examples:
+        >>> FinetuneConfig(pretrained="runs/a/best.pt", dataset="digits-5-9", head_lr=0.01).base_lr
+        0.001
     """
 
     pretrained: str = ""
@@ -278,20 +285,21 @@ def finetune(cfg: FinetuneConfig) -> Run:
     freeze what is asked, and train with two learning rates.
 
     Returns:
-        The :class:`~cnnref.train.Run`; its metrics also hold ``reused``, ``new`` and ``frozen``.
+        The `Run`; its metrics also hold ``reused``, ``new`` and ``frozen``.
 
     Raises:
         CheckpointError: the checkpoint is missing, unreadable, unsafe, or shares no weight
             with the model (another architecture).
 
-    >>> import tempfile
-    >>> from cnnref.train import fit
-    >>> out = tempfile.mkdtemp()
-    >>> _ = fit(TrainConfig(dataset="digits-0-4", epochs=1, per_class=5, val_fraction=0, out=out, verbose=False))
-    >>> run = finetune(FinetuneConfig(pretrained=f"{out}/last.pt", dataset="digits-5-9", epochs=1,
-    ...                               per_class=5, val_fraction=0, verbose=False))
-    >>> run.metrics["new"]
-    ['output.weight', 'output.bias']
+    Examples:
+        >>> import tempfile
+        >>> from cnnref.train import fit
+        >>> out = tempfile.mkdtemp()
+        >>> _ = fit(TrainConfig(dataset="digits-0-4", epochs=1, per_class=5, val_fraction=0, out=out, verbose=False))
+        >>> run = finetune(FinetuneConfig(pretrained=f"{out}/last.pt", dataset="digits-5-9", epochs=1,
+        ...                               per_class=5, val_fraction=0, verbose=False))
+        >>> run.metrics["new"]
+        ['output.weight', 'output.bias']
     """
     from cnnref.models import get_model
 

@@ -14,10 +14,11 @@ the ``gloo`` backend where there is no GPU. Only rank 0 logs and writes files.
 Checkpoints hold only tensors and plain Python values, so they load with
 ``torch.load(weights_only=True)``, which refuses to unpickle anything else.
 
->>> cfg = TrainConfig(model="lenet5", dataset="digits", epochs=1, per_class=20, verbose=False)
->>> run = fit(cfg)
->>> len(run.history), 0.0 <= run.metrics["test_accuracy"] <= 1.0
-(1, True)
+Examples:
+    >>> cfg = TrainConfig(model="lenet5", dataset="digits", epochs=1, per_class=20, verbose=False)
+    >>> run = fit(cfg)
+    >>> len(run.history), 0.0 <= run.metrics["test_accuracy"] <= 1.0
+    (1, True)
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ class TrainConfig:
     """Everything a run depends on; saved in every checkpoint (plain types only).
 
     Args:
-        model: a name of :data:`cnnref.models.MODELS`, e.g. ``"lenet5"``.
-        dataset: a name of :data:`DATASETS`.
+        model: a name of `cnnref.models.MODELS`, e.g. ``"lenet5"``.
+        dataset: a name of `DATASETS`.
         epochs: passes over the training set.
         batch_size: examples per step *per process* (under torchrun the global batch is
             ``batch_size * WORLD_SIZE``, as in PyTorch's convention).
@@ -120,12 +121,13 @@ class TrainConfig:
         progress: show a progress bar; ``None``: only when the output is a terminal.
         verbose: print one line per epoch.
 
-    >>> TrainConfig(epochs=3).epochs
-    3
-    >>> TrainConfig(optimizer="rmsprop")
-    Traceback (most recent call last):
-    ...
-    ValueError: TrainConfig: optimizer must be one of ('sgd', 'adam', 'adamw'), got 'rmsprop'
+    Examples:
+        >>> TrainConfig(epochs=3).epochs
+        3
+        >>> TrainConfig(optimizer="rmsprop")
+        Traceback (most recent call last):
+        ...
+        ValueError: TrainConfig: optimizer must be one of ('sgd', 'adam', 'adamw'), got 'rmsprop'
     """
 
     model: str = "lenet5"
@@ -186,7 +188,7 @@ class TrainConfig:
 
 @dataclass
 class Run:
-    """What :func:`fit` returns: the trained model (on its device), the final metrics (what
+    """What `fit` returns: the trained model (on its device), the final metrics (what
     ``metrics.json`` holds) and the per-epoch history."""
 
     model: nn.Module
@@ -208,8 +210,9 @@ def pick_device(name: str = "auto") -> torch.device:
     Raises:
         ValueError: the name is not a device, or that device is not available here.
 
-    >>> pick_device("cpu")
-    device(type='cpu')
+    Examples:
+        >>> pick_device("cpu")
+        device(type='cpu')
     """
     if name == "auto":
         if torch.cuda.is_available():
@@ -239,10 +242,11 @@ def autocast_dtype(device: torch.device, amp: bool | None = None, amp_dtype: str
     where the GPU supports it (Ampere and newer), else float16 (which then needs a GradScaler);
     on the CPU and MPS ``"auto"`` means bfloat16.
 
-    >>> autocast_dtype(torch.device("cpu")) is None
-    True
-    >>> autocast_dtype(torch.device("cpu"), amp=True)
-    torch.bfloat16
+    Examples:
+        >>> autocast_dtype(torch.device("cpu")) is None
+        True
+        >>> autocast_dtype(torch.device("cpu"), amp=True)
+        torch.bfloat16
     """
     if amp is None:
         amp = device.type == "cuda"
@@ -262,10 +266,11 @@ def autocast_dtype(device: torch.device, amp: bool | None = None, amp_dtype: str
 # --------------------------------------------------------------------------- data
 
 def num_classes(name: str) -> int:
-    """Number of classes of a data set of :data:`DATASETS`.
+    """Number of classes of a data set of `DATASETS`.
 
-    >>> num_classes("digits"), num_classes("digits-5-9")
-    (10, 5)
+    Examples:
+        >>> num_classes("digits"), num_classes("digits-5-9")
+        (10, 5)
     """
     if name not in DATASETS:
         raise ValueError(f"num_classes: unknown dataset {name!r}, expected one of {', '.join(DATASETS)}")
@@ -277,7 +282,7 @@ class ImageDataset(Dataset):
     moved at random by up to ``max_shift`` pixels (data augmentation).
 
     The shift draws from torch's global generator, the way torchvision's transforms do: it is
-    seeded by :func:`seed_everything`, saved in every checkpoint and restored on resume.
+    seeded by `seed_everything`, saved in every checkpoint and restored on resume.
     (DataLoader workers, if any, are seeded from the loader's generator.)
 
     Args:
@@ -287,9 +292,10 @@ class ImageDataset(Dataset):
         mean: subtracted after the shift.
         std: divides after the shift.
 
-    >>> ds = ImageDataset(torch.zeros(2, 1, 4, 4), torch.tensor([0, 1]), mean=0.5, std=0.5)
-    >>> ds[1][0][0, 0].tolist(), int(ds[1][1])
-    ([-1.0, -1.0, -1.0, -1.0], 1)
+    Examples:
+        >>> ds = ImageDataset(torch.zeros(2, 1, 4, 4), torch.tensor([0, 1]), mean=0.5, std=0.5)
+        >>> ds[1][0][0, 0].tolist(), int(ds[1][1])
+        ([-1.0, -1.0, -1.0, -1.0], 1)
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, max_shift: int = 0,
@@ -319,12 +325,12 @@ def make_dataset(
     max_shift: int = 0,
     seed: int = 0,
 ) -> ImageDataset:
-    """A data set of :data:`DATASETS` as ``(image, label)`` pairs, labels ``0..k-1``.
+    """A data set of `DATASETS` as ``(image, label)`` pairs, labels ``0..k-1``.
 
     The ``"val"`` split is the last ``round(val_fraction * n_c)`` training examples of each
     class; ``"train"`` is the rest, of which ``per_class`` keeps the first ones per class.
-    The test split is always whole. Images are standardised with :data:`DIGITS_MEAN` and
-    :data:`DIGITS_STD` (the statistics of the whole training split at 32x32), the same for
+    The test split is always whole. Images are standardised with `DIGITS_MEAN` and
+    `DIGITS_STD` (the statistics of the whole training split at 32x32), the same for
     every subset, so a model fine-tuned on ``"digits-5-9"`` sees what it was pretrained on.
 
     Args:
@@ -336,14 +342,15 @@ def make_dataset(
         val_fraction: share of each class held out from the training split for validation.
         max_shift: random translation of the training images, in pixels (ignored for
             ``"val"`` and ``"test"``).
-        seed: seed of :func:`cnnref.data.load_digits`'s train/test split.
+        seed: seed of `cnnref.data.load_digits`'s train/test split.
 
     Returns:
-        An :class:`ImageDataset`: ``x: (channels, size, size)`` float32, ``y`` int64.
+        An `ImageDataset`: ``x: (channels, size, size)`` float32, ``y`` int64.
 
-    >>> ds = make_dataset("digits-5-9", "train", per_class=3)
-    >>> len(ds), tuple(ds[0][0].shape), sorted(set(ds.labels.tolist()))
-    (15, (1, 32, 32), [0, 1, 2, 3, 4])
+    Examples:
+        >>> ds = make_dataset("digits-5-9", "train", per_class=3)
+        >>> len(ds), tuple(ds[0][0].shape), sorted(set(ds.labels.tolist()))
+        (15, (1, 32, 32), [0, 1, 2, 3, 4])
     """
     from cnnref.data import load_digits
 
@@ -406,8 +413,9 @@ def make_optimizer(params: Iterable, name: str = "adam", lr: float = 1e-3, momen
         momentum: SGD's momentum.
         weight_decay: L2 penalty (decoupled for AdamW).
 
-    >>> make_optimizer(nn.Linear(2, 1).parameters(), "sgd", lr=0.1).defaults["momentum"]
-    0.9
+    Examples:
+        >>> make_optimizer(nn.Linear(2, 1).parameters(), "sgd", lr=0.1).defaults["momentum"]
+        0.9
     """
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -425,9 +433,10 @@ def make_scheduler(optimizer: torch.optim.Optimizer, name: str = "none", epochs:
     ``"cosine"`` anneals every group's rate to 0 over ``epochs``; ``"step"`` multiplies it by
     ``gamma`` every ``step_size`` epochs.
 
-    >>> opt = make_optimizer(nn.Linear(2, 1).parameters(), lr=1.0)
-    >>> type(make_scheduler(opt, "cosine", epochs=10)).__name__
-    'CosineAnnealingLR'
+    Examples:
+        >>> opt = make_optimizer(nn.Linear(2, 1).parameters(), lr=1.0)
+        >>> type(make_scheduler(opt, "cosine", epochs=10)).__name__
+        'CosineAnnealingLR'
     """
     if name == "none":
         return None
@@ -444,9 +453,10 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     With ``deterministic=True`` torch also picks deterministic kernels (and warns where it has
     none); on the CPU the loop is deterministic without it.
 
-    >>> seed_everything(0); a = torch.rand(2)
-    >>> seed_everything(0); torch.equal(a, torch.rand(2))
-    True
+    Examples:
+        >>> seed_everything(0); a = torch.rand(2)
+        >>> seed_everything(0); torch.equal(a, torch.rand(2))
+        True
     """
     random.seed(seed)
     np.random.seed(seed)
@@ -461,9 +471,10 @@ def rng_state() -> dict[str, Any]:
     """The state of every random generator, as tensors and plain values only (so that a
     checkpoint holding it loads with ``weights_only=True``).
 
-    >>> state = rng_state(); a = torch.rand(1)
-    >>> set_rng_state(state); torch.equal(a, torch.rand(1))
-    True
+    Examples:
+        >>> state = rng_state(); a = torch.rand(1)
+        >>> set_rng_state(state); torch.equal(a, torch.rand(1))
+        True
     """
     name, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss_next = random.getstate()
@@ -477,11 +488,12 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore the generators saved by :func:`rng_state`.
+    """Restore the generators saved by `rng_state`.
 
-    >>> state = rng_state(); a = np.random.rand()
-    >>> set_rng_state(state); a == np.random.rand()
-    True
+    Examples:
+        >>> state = rng_state(); a = np.random.rand()
+        >>> set_rng_state(state); a == np.random.rand()
+        True
     """
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
@@ -513,10 +525,11 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     Returns:
         The path written.
 
-    >>> import tempfile
-    >>> p = save_checkpoint({"w": torch.ones(2)}, Path(tempfile.mkdtemp()) / "x.pt")
-    >>> torch.load(p, weights_only=True)["w"]
-    tensor([1., 1.])
+    Examples:
+        >>> import tempfile
+        >>> p = save_checkpoint({"w": torch.ones(2)}, Path(tempfile.mkdtemp()) / "x.pt")
+        >>> torch.load(p, weights_only=True)["w"]
+        tensor([1., 1.])
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -540,7 +553,7 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a file written by :func:`save_checkpoint` (or any ``torch.save`` of tensors and
+    """Load a file written by `save_checkpoint` (or any ``torch.save`` of tensors and
     plain values) with ``torch.load(weights_only=True)``: it never unpickles arbitrary objects.
 
     Args:
@@ -554,10 +567,11 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         CheckpointError: the file does not exist, is not a torch checkpoint, is corrupt, or
             holds objects other than tensors and plain values (a pickle that would run code).
 
-    >>> load_checkpoint("no/such/file.pt")
-    Traceback (most recent call last):
-    ...
-    cnnref.train.CheckpointError: load_checkpoint: no checkpoint at 'no/such/file.pt'
+    Examples:
+        >>> load_checkpoint("no/such/file.pt")
+        Traceback (most recent call last):
+        ...
+        cnnref.train.CheckpointError: load_checkpoint: no checkpoint at 'no/such/file.pt'
     """
     import pickle
 
@@ -686,13 +700,14 @@ def train_one_epoch(net: nn.Module, loader: Iterable, optimizer: torch.optim.Opt
     Returns:
         ``(mean loss, accuracy)`` over the examples this process saw.
 
-    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
-    >>> data = [(torch.randn(8, 1, 2, 2), torch.randint(0, 2, (8,)))]
-    >>> opt = make_optimizer(net.parameters(), "sgd", lr=0.1)
-    >>> scaler = torch.amp.GradScaler("cpu", enabled=False)
-    >>> loss, acc = train_one_epoch(net, data, opt, scaler, torch.device("cpu"))
-    >>> 0 <= acc <= 1
-    True
+    Examples:
+        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+        >>> data = [(torch.randn(8, 1, 2, 2), torch.randint(0, 2, (8,)))]
+        >>> opt = make_optimizer(net.parameters(), "sgd", lr=0.1)
+        >>> scaler = torch.amp.GradScaler("cpu", enabled=False)
+        >>> loss, acc = train_one_epoch(net, data, opt, scaler, torch.device("cpu"))
+        >>> 0 <= acc <= 1
+        True
     """
     net.train()
     params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -724,11 +739,12 @@ def evaluate(net: nn.Module, loader: Iterable, device: torch.device, dtype: torc
     """Mean cross-entropy loss and accuracy of ``net`` over ``loader`` (summed over every
     process under torchrun).
 
-    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
-    >>> data = [(torch.randn(8, 1, 2, 2), torch.randint(0, 2, (8,)))]
-    >>> loss, acc = evaluate(net, data, torch.device("cpu"))
-    >>> loss > 0
-    True
+    Examples:
+        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+        >>> data = [(torch.randn(8, 1, 2, 2), torch.randint(0, 2, (8,)))]
+        >>> loss, acc = evaluate(net, data, torch.device("cpu"))
+        >>> loss > 0
+        True
     """
     net.eval()
     totals = torch.zeros(3, device=device)  # loss sum, correct, count
@@ -765,15 +781,16 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
         extra: more plain values to put into ``metrics.json``.
 
     Returns:
-        A :class:`Run`: the model, the final metrics and the history.
+        A `Run`: the model, the final metrics and the history.
 
     Files in ``cfg.out`` (rank 0): ``last.pt`` after every epoch, ``best.pt`` at the best
     validation accuracy, ``metrics.jsonl`` (one line per epoch) and ``metrics.json`` (final
     ``test_accuracy``, ``history``, ...).
 
-    >>> run = fit(TrainConfig(epochs=1, per_class=10, val_fraction=0, verbose=False))
-    >>> 0.0 <= run.metrics["test_accuracy"] <= 1.0
-    True
+    Examples:
+        >>> run = fit(TrainConfig(epochs=1, per_class=10, val_fraction=0, verbose=False))
+        >>> 0.0 <= run.metrics["test_accuracy"] <= 1.0
+        True
     """
     from cnnref.models import get_model
 
