@@ -9,7 +9,7 @@ Every builder takes ``num_classes`` and returns a module with an ``input_size`` 
 >>> model.input_size
 (1, 32, 32)
 >>> sorted(MODELS)[:2]
-['caffe_lenet', 'lenet5']
+['alexnet', 'caffe_lenet']
 """
 
 from __future__ import annotations
@@ -18,14 +18,32 @@ from typing import Callable
 
 from torch import nn
 
+from cnnref.models.alexnet import alexnet
+from cnnref.models.googlenet import INCEPTION_TABLE, GoogLeNet, googlenet
 from cnnref.models.lenet import caffe_lenet, lenet5
 from cnnref.models.network import Network, check_input
+from cnnref.models.pattern import feature_shapes, make_cnn
+from cnnref.models.vgg import VGG_CONFIGS, vgg, vgg11, vgg13, vgg16, vgg19
+from cnnref.models.zfnet import zfnet
 
-__all__ = ["MODELS", "get_model", "Network", "check_input", "lenet5", "caffe_lenet"]
+__all__ = [
+    "MODELS", "get_model", "Network", "check_input",
+    "lenet5", "caffe_lenet", "alexnet", "zfnet", "vgg", "VGG_CONFIGS", "vgg11", "vgg13", "vgg16",
+    "vgg19", "googlenet", "GoogLeNet", "INCEPTION_TABLE", "make_cnn", "feature_shapes",
+]
 
+# name -> builder; every builder takes num_classes (and in_channels) as keyword arguments
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "lenet5": lenet5,
     "caffe_lenet": caffe_lenet,
+    "alexnet": alexnet,
+    "zfnet": zfnet,
+    "vgg11": vgg11,
+    "vgg13": vgg13,
+    "vgg16": vgg16,
+    "vgg19": vgg19,
+    "googlenet": googlenet,
+    "cnn": make_cnn,
 }
 
 
