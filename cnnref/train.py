@@ -374,7 +374,7 @@ def make_dataset(
     y = np.searchsorted(np.asarray(classes), digit)        # digits -> 0..k-1
     images = torch.from_numpy(x)                           # (N, 1, size, size)
     if channels == 3:
-        images = images.expand(-1, 3, -1, -1).contiguous()  # (N, 3, size, size)
+        images = images.expand(-1, 3, -1, -1)  # (N, 3, size, size), a view: no copy
     return ImageDataset(images, torch.from_numpy(y), max_shift if split == "train" else 0)
 
 
