@@ -182,8 +182,8 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
            padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
     """2-d convolution (cross-correlation, as in torch) of a batch of images.
 
-    ``out[n, o, y, x] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * xp[n, g*C_in/groups + c, y*sH + i*dH, x*sW + j*dW]``
-    where ``xp`` is the zero-padded input and ``g`` the group of filter ``o``.
+    ``out[n, o, y, x] = bias[o] + sum_{c,i,j} weight[o, c, i, j] * xp[n, g*Cg + c, y*sH + i*dH, x*sW + j*dW]``
+    where ``Cg = C_in/groups``, ``xp`` is the zero-padded input and ``g`` the group of filter ``o``.
 
     Shapes: ``input: (N, C_in, H, W) -> (N, C_out, H_out, W_out)`` (or unbatched
     ``(C_in, H, W) -> (C_out, H_out, W_out)``), ``weight: (C_out, C_in/groups, kH, kW)``,
@@ -393,7 +393,8 @@ def _grad_array(func, grad_output, x, batched_shape, unbatched):
     _args.same_dtype(func, "grad_output", g, x)
     expected = batched_shape[1:] if unbatched else batched_shape
     if g.shape != tuple(expected):
-        raise ValueError(f"{func}: grad_output has shape {g.shape}, expected the forward output's shape {tuple(expected)}")
+        raise ValueError(f"{func}: grad_output has shape {g.shape}, "
+                         f"expected the forward output's shape {tuple(expected)}")
     return g[None] if unbatched else g
 
 
@@ -416,7 +417,8 @@ def _conv_transpose2d(x, w, b, stride, padding, out_size, dilation, groups):
     cols = cols.reshape(G * Og, kH, kW, N, H, W).transpose(0, 3, 1, 2, 4, 5)  # (C_out, N, kH, kW, H, W)
     (pH, pW), (H_out, W_out) = padding, out_size
     full = _col2im(cols, (H_out + 2 * pH, W_out + 2 * pW), stride, dilation)   # (C_out, N, ...): channels first
-    out = np.ascontiguousarray(full[:, :, pH:pH + H_out, pW:pW + W_out].transpose(1, 0, 2, 3))   # (N, C_out, H_out, W_out)
+    out = full[:, :, pH:pH + H_out, pW:pW + W_out].transpose(1, 0, 2, 3)
+    out = np.ascontiguousarray(out)                                             # (N, C_out, H_out, W_out)
     if b is not None:
         out += b[:, None, None]
     return out
@@ -476,10 +478,12 @@ def conv_transpose2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
         array([[[[1., 2., 1.],
                  [2., 4., 2.],
                  [1., 2., 1.]]]])
-        >>> conv_transpose2d(np.ones((1, 1, 16, 16)), np.ones((1, 1, 3, 3)), stride=2, padding=1, output_padding=1).shape
+        >>> x, w = np.ones((1, 1, 16, 16)), np.ones((1, 1, 3, 3))
+        >>> conv_transpose2d(x, w, stride=2, padding=1, output_padding=1).shape
         (1, 1, 32, 32)
     """
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
 
 
 def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
@@ -511,7 +515,8 @@ def conv_transpose1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None
         >>> conv_transpose1d(np.array([[[1.0, 10.0]]]), np.array([[[1.0, 2.0, 3.0]]]), stride=2)
         array([[[ 1.,  2., 13., 20., 30.]]])
     """
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
 
 
 def _conv_transpose2d_loop(x, w, b, stride, padding, out_size, dilation, groups):
@@ -529,7 +534,9 @@ def _conv_transpose2d_loop(x, w, b, stride, padding, out_size, dilation, groups)
                 for z in range(W):
                     top, left = y * sH, z * sW
                     # stamp the filters of channel c, scaled by this pixel, onto the output
-                    full[n, outs, top:top + dH * (kH - 1) + 1:dH, left:left + dW * (kW - 1) + 1:dW] += x[n, c, y, z] * w[c]
+                    rows = slice(top, top + dH * (kH - 1) + 1, dH)
+                    cols = slice(left, left + dW * (kW - 1) + 1, dW)
+                    full[n, outs, rows, cols] += x[n, c, y, z] * w[c]          # (C_out/groups, kH, kW)
     out = full[:, :, pH:pH + H_out, pW:pW + W_out]               # cut the padding
     if b is not None:
         out = out + b[:, None, None]

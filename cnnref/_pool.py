@@ -282,7 +282,8 @@ def _avg_divisor(size, kernel, stride, padding, out, count_include_pad):
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
-def _avg_pool(func, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, loop=False):
+def _avg_pool(func, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+              loop=False):
     x, *rest = _pool_args(func, nd, input, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None:
         divisor_override = _args.integer(func, "divisor_override", divisor_override)

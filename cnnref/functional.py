@@ -347,7 +347,8 @@ def _cross_entropy_parts(func, input, target, weight, ignore_index, label_smooth
                          f"class dim {class_dim})")
     keep = t != ignore_index
     if np.any((t[keep] < 0) | (t[keep] >= C)):
-        raise ValueError(f"{func}: target has class indices outside [0, {C}): {np.unique(t[keep & ((t < 0) | (t >= C))])}")
+        outside = np.unique(t[keep & ((t < 0) | (t >= C))])
+        raise ValueError(f"{func}: target has class indices outside [0, {C}): {outside}")
     t_safe = np.where(keep, t, 0)
     onehot = np.eye(C, dtype=x.dtype)[t_safe]                # (N, d1, ..., C)
     q = (1 - eps) * onehot * w + (eps / C) * w               # smoothing spreads eps over all classes
