@@ -4,7 +4,7 @@ Same class names, constructor arguments, defaults, parameter groups and update r
 torch (its single-tensor "for-loop" implementations, in the same order of operations, so
 float64 results agree to rounding). An optimizer steps any object that has a ``.data``
 NumPy array and a ``.grad`` array (or ``None``: such a parameter is skipped, as in torch),
-for example the parameters of :mod:`cnnref.nn`, and updates ``.data`` in place.
+for example the parameters of `cnnref.nn`, and updates ``.data`` in place.
 
     >>> import numpy as np
     >>> from types import SimpleNamespace
@@ -37,13 +37,14 @@ class Optimizer:
 
     ``state`` maps ``id(param)`` to that parameter's state (a dict of arrays and numbers).
 
-    >>> from types import SimpleNamespace
-    >>> a, b = (SimpleNamespace(data=np.zeros(2), grad=np.ones(2)) for _ in range(2))
-    >>> opt = SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
-    >>> [g["lr"] for g in opt.param_groups]
-    [0.1, 0.5]
-    >>> opt.step(); a.data, b.data
-    (array([-0.1, -0.1]), array([-0.5, -0.5]))
+    Examples:
+        >>> from types import SimpleNamespace
+        >>> a, b = (SimpleNamespace(data=np.zeros(2), grad=np.ones(2)) for _ in range(2))
+        >>> opt = SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+        >>> [g["lr"] for g in opt.param_groups]
+        [0.1, 0.5]
+        >>> opt.step(); a.data, b.data
+        (array([-0.1, -0.1]), array([-0.5, -0.5]))
     """
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
@@ -72,11 +73,12 @@ class Optimizer:
             TypeError: a parameter lacks ``.data`` / ``.grad``, or params is a set.
             ValueError: a parameter is already in another group.
 
-        >>> from types import SimpleNamespace
-        >>> opt = SGD([SimpleNamespace(data=np.zeros(1), grad=None)], lr=0.1, momentum=0.9)
-        >>> opt.add_param_group({"params": [SimpleNamespace(data=np.zeros(3), grad=None)], "lr": 1.0})
-        >>> opt.param_groups[1]["lr"], opt.param_groups[1]["momentum"]
-        (1.0, 0.9)
+        Examples:
+            >>> from types import SimpleNamespace
+            >>> opt = SGD([SimpleNamespace(data=np.zeros(1), grad=None)], lr=0.1, momentum=0.9)
+            >>> opt.add_param_group({"params": [SimpleNamespace(data=np.zeros(3), grad=None)], "lr": 1.0})
+            >>> opt.param_groups[1]["lr"], opt.param_groups[1]["momentum"]
+            (1.0, 0.9)
         """
         name = type(self).__name__
         if not isinstance(param_group, dict):
@@ -98,13 +100,14 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients: ``grad = None`` (torch's default) or zeros.
 
-        >>> from types import SimpleNamespace
-        >>> p = SimpleNamespace(data=np.ones(2), grad=np.ones(2))
-        >>> opt = SGD([p], lr=0.1)
-        >>> opt.zero_grad(set_to_none=False); p.grad
-        array([0., 0.])
-        >>> opt.zero_grad(); p.grad is None
-        True
+        Examples:
+            >>> from types import SimpleNamespace
+            >>> p = SimpleNamespace(data=np.ones(2), grad=np.ones(2))
+            >>> opt = SGD([p], lr=0.1)
+            >>> opt.zero_grad(set_to_none=False); p.grad
+            array([0., 0.])
+            >>> opt.zero_grad(); p.grad is None
+            True
         """
         for group in self.param_groups:
             for p in group["params"]:
@@ -114,7 +117,7 @@ class Optimizer:
                     else:
                         p.grad[...] = 0
 
-    def step(self, closure: Callable[[], Any] | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient.
 
         Args:
@@ -144,15 +147,16 @@ class Optimizer:
 
         Parameters are numbered in the order of the groups; arrays are copies.
 
-        >>> from types import SimpleNamespace
-        >>> p = SimpleNamespace(data=np.zeros(2), grad=np.ones(2))
-        >>> opt = SGD([p], lr=0.1, momentum=0.9)
-        >>> opt.step()
-        >>> sd = opt.state_dict()
-        >>> sd["state"]
-        {0: {'momentum_buffer': array([1., 1.])}}
-        >>> sd["param_groups"][0]["params"]
-        [0]
+        Examples:
+            >>> from types import SimpleNamespace
+            >>> p = SimpleNamespace(data=np.zeros(2), grad=np.ones(2))
+            >>> opt = SGD([p], lr=0.1, momentum=0.9)
+            >>> opt.step()
+            >>> sd = opt.state_dict()
+            >>> sd["state"]
+            {0: {'momentum_buffer': array([1., 1.])}}
+            >>> sd["param_groups"][0]["params"]
+            [0]
         """
         index, groups = {}, []
         for group in self.param_groups:
@@ -164,7 +168,7 @@ class Optimizer:
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state from :meth:`state_dict` (ours, or torch's: tensors become arrays
+        """Load a state from `state_dict` (ours, or torch's: tensors become arrays
         of the parameter's dtype, ``step`` a float).
 
         Args:
@@ -173,13 +177,14 @@ class Optimizer:
         Raises:
             ValueError: the number of groups, or of parameters in a group, differs.
 
-        >>> from types import SimpleNamespace
-        >>> p = SimpleNamespace(data=np.zeros(2), grad=np.ones(2))
-        >>> opt = Adam([p], lr=0.1); opt.step()
-        >>> q = SimpleNamespace(data=p.data.copy(), grad=np.ones(2))
-        >>> opt2 = Adam([q]); opt2.load_state_dict(opt.state_dict())
-        >>> opt2.param_groups[0]["lr"], opt2.state[id(q)]["step"]
-        (0.1, 1.0)
+        Examples:
+            >>> from types import SimpleNamespace
+            >>> p = SimpleNamespace(data=np.zeros(2), grad=np.ones(2))
+            >>> opt = Adam([p], lr=0.1); opt.step()
+            >>> q = SimpleNamespace(data=p.data.copy(), grad=np.ones(2))
+            >>> opt2 = Adam([q]); opt2.load_state_dict(opt.state_dict())
+            >>> opt2.param_groups[0]["lr"], opt2.state[id(q)]["step"]
+            (0.1, 1.0)
         """
         name = type(self).__name__
         saved_groups = state_dict["param_groups"]
@@ -227,7 +232,7 @@ class SGD(Optimizer):
     - $\\theta \\leftarrow \\theta - \\text{lr}\\, g$ (or $+$ with ``maximize``).
 
     Args:
-        params: parameters or parameter groups (see :class:`Optimizer`).
+        params: parameters or parameter groups (see `Optimizer`).
         lr: learning rate.
         momentum: momentum factor $\\mu$.
         dampening: dampening $\\tau$ of the momentum.
@@ -239,17 +244,18 @@ class SGD(Optimizer):
         ValueError: as torch: ``lr < 0``, ``momentum < 0``, ``weight_decay < 0``, or
             ``nesterov`` without momentum / with dampening.
 
-    >>> from types import SimpleNamespace
-    >>> w = SimpleNamespace(data=np.array([1.0]), grad=None)
-    >>> opt = SGD([w], lr=0.1, momentum=0.9)
-    >>> for _ in range(3):
-    ...     w.grad = 2 * w.data
-    ...     opt.step()
-    >>> w.data.round(6)
-    array([0.062])
+    Examples:
+        >>> from types import SimpleNamespace
+        >>> w = SimpleNamespace(data=np.array([1.0]), grad=None)
+        >>> opt = SGD([w], lr=0.1, momentum=0.9)
+        >>> for _ in range(3):
+        ...     w.grad = 2 * w.data
+        ...     opt.step()
+        >>> w.data.round(6)
+        array([0.062])
     """
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
         if lr < 0.0:
             raise ValueError(f"SGD: Invalid learning rate: {lr} (expected lr >= 0)")
@@ -291,7 +297,7 @@ class RMSprop(Optimizer):
       else $\\theta \\leftarrow \\theta - \\text{lr}\\,g/d$.
 
     Args:
-        params: parameters or parameter groups (see :class:`Optimizer`).
+        params: parameters or parameter groups (see `Optimizer`).
         lr: learning rate.
         alpha: smoothing constant of the running mean of $g^2$.
         eps: added to the denominator.
@@ -303,16 +309,17 @@ class RMSprop(Optimizer):
     Raises:
         ValueError: as torch: a negative ``lr``, ``eps``, ``momentum``, ``weight_decay`` or ``alpha``.
 
-    >>> from types import SimpleNamespace
-    >>> w = SimpleNamespace(data=np.array([1.0, 1000.0]), grad=None)
-    >>> opt = RMSprop([w], lr=0.01)
-    >>> w.grad = 2 * w.data
-    >>> opt.step()
-    >>> (1 - w.data / [1.0, 1000.0]).round(4)   # the same step for both weights: 0.1 (= lr/sqrt(0.01))
-    array([0.1   , 0.0001])
+    Examples:
+        >>> from types import SimpleNamespace
+        >>> w = SimpleNamespace(data=np.array([1.0, 1000.0]), grad=None)
+        >>> opt = RMSprop([w], lr=0.01)
+        >>> w.grad = 2 * w.data
+        >>> opt.step()
+        >>> (1 - w.data / [1.0, 1000.0]).round(4)   # the same step for both weights: 0.1 (= lr/sqrt(0.01))
+        array([0.1   , 0.0001])
     """
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+    def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  *, maximize: bool = False) -> None:
         if not 0.0 <= lr:
@@ -371,7 +378,7 @@ class Rprop(Optimizer):
     does not move, and the next step counts as "no sign information").
 
     Args:
-        params: parameters or parameter groups (see :class:`Optimizer`).
+        params: parameters or parameter groups (see `Optimizer`).
         lr: initial step size of every weight.
         etas: ``(etaminus, etaplus)``, the shrink and growth factors.
         step_sizes: ``(min, max)`` allowed step size.
@@ -380,17 +387,18 @@ class Rprop(Optimizer):
     Raises:
         ValueError: as torch: ``lr < 0`` or not ``0 < etaminus < 1 < etaplus``.
 
-    >>> from types import SimpleNamespace
-    >>> w = SimpleNamespace(data=np.array([1.0, 1000.0]), grad=None)
-    >>> opt = Rprop([w], lr=0.01)
-    >>> for _ in range(3):
-    ...     w.grad = 2 * w.data
-    ...     opt.step()
-    >>> [1.0, 1000.0] - w.data      # the same steps for both: 0.01 + 0.012 + 0.0144
-    array([0.0364, 0.0364])
+    Examples:
+        >>> from types import SimpleNamespace
+        >>> w = SimpleNamespace(data=np.array([1.0, 1000.0]), grad=None)
+        >>> opt = Rprop([w], lr=0.01)
+        >>> for _ in range(3):
+        ...     w.grad = 2 * w.data
+        ...     opt.step()
+        >>> [1.0, 1000.0] - w.data      # the same steps for both: 0.01 + 0.012 + 0.0144
+        array([0.0364, 0.0364])
     """
 
-    def __init__(self, params, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+    def __init__(self, params: Iterable, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Rprop: Invalid learning rate: {lr} (expected lr >= 0)")
@@ -429,7 +437,7 @@ class Adam(Optimizer):
     $\\theta \\leftarrow \\theta - \\frac{\\text{lr}}{1-\\beta_1^t}\\, m \\,/\\, \\big(\\sqrt{v}/\\sqrt{1-\\beta_2^t} + \\epsilon\\big)$.
 
     Args:
-        params: parameters or parameter groups (see :class:`Optimizer`).
+        params: parameters or parameter groups (see `Optimizer`).
         lr: learning rate.
         betas: ``(beta1, beta2)``, decay rates of the two running averages.
         eps: added to the denominator.
@@ -441,16 +449,17 @@ class Adam(Optimizer):
     Raises:
         ValueError: as torch: negative ``lr``, ``eps`` or ``weight_decay``, a beta outside [0, 1).
 
-    >>> from types import SimpleNamespace
-    >>> w = SimpleNamespace(data=np.array([1.0, 1000.0]), grad=None)
-    >>> opt = Adam([w], lr=0.1)
-    >>> w.grad = 2 * w.data
-    >>> opt.step()
-    >>> ([1.0, 1000.0] - w.data).round(6)       # the first step is lr for every weight
-    array([0.1, 0.1])
+    Examples:
+        >>> from types import SimpleNamespace
+        >>> w = SimpleNamespace(data=np.array([1.0, 1000.0]), grad=None)
+        >>> opt = Adam([w], lr=0.1)
+        >>> w.grad = 2 * w.data
+        >>> opt.step()
+        >>> ([1.0, 1000.0] - w.data).round(6)       # the first step is lr for every weight
+        array([0.1, 0.1])
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
         if not 0.0 <= lr:

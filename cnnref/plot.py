@@ -6,7 +6,9 @@ and fixed ids, so two builds of the same page give the same bytes.
 
 from __future__ import annotations
 
+import builtins
 import io
+import sys
 
 __all__ = ["show", "svg"]
 
@@ -35,5 +37,10 @@ def svg(fig) -> str:
 
 
 def show(fig) -> None:
-    """Print the figure as inline SVG (for a markdown-exec fence with ``html="1"``)."""
-    print(svg(fig))
+    """Print the figure as inline SVG (for a markdown-exec fence with ``html="1"``).
+
+    Printed with the calling block's ``print``: markdown-exec collects a block's output by
+    putting its own ``print`` in the block's globals (it does not capture ``sys.stdout``).
+    """
+    caller_print = sys._getframe(1).f_globals.get("print", builtins.print)
+    caller_print(svg(fig))

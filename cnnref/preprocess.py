@@ -52,11 +52,12 @@ class MeanSubtraction(_Step):
 
     ``fit`` learns ``mean_: (D,)``; ``transform``: ``(N, D) -> (N, D)``, ``X - mean_``.
 
-    >>> center = MeanSubtraction().fit(np.array([[1.0, 2.0], [3.0, 6.0]]))
-    >>> center.mean_, center.transform(np.array([[2.0, 4.0]]))
-    (array([2., 4.]), array([[0., 0.]]))
-    >>> center.inverse_transform(np.zeros((1, 2)))
-    array([[2., 4.]])
+    Examples:
+        >>> center = MeanSubtraction().fit(np.array([[1.0, 2.0], [3.0, 6.0]]))
+        >>> center.mean_, center.transform(np.array([[2.0, 4.0]]))
+        (array([2., 4.]), array([[0., 0.]]))
+        >>> center.inverse_transform(np.zeros((1, 2)))
+        array([[2., 4.]])
     """
 
     def fit(self, X) -> "MeanSubtraction":
@@ -81,9 +82,10 @@ class Standardize(_Step):
     Args:
         ddof: delta degrees of freedom of the standard deviation (0 like scikit-learn).
 
-    >>> z = Standardize().fit(np.array([[0.0, 0.0], [10.0, 10000.0]]))
-    >>> z.transform(np.array([[10.0, 10000.0]]))
-    array([[1., 1.]])
+    Examples:
+        >>> z = Standardize().fit(np.array([[0.0, 0.0], [10.0, 10000.0]]))
+        >>> z.transform(np.array([[10.0, 10000.0]]))
+        array([[1., 1.]])
     """
 
     def __init__(self, ddof: int = 0) -> None:
@@ -113,11 +115,12 @@ class MinMaxScale(_Step):
     Args:
         feature_range: ``(low, high)`` of the scaled training data.
 
-    >>> X = np.array([[0.0, 0.0], [5.0, 2500.0], [10.0, 10000.0]])
-    >>> MinMaxScale().fit_transform(X)
-    array([[0.  , 0.  ],
-           [0.5 , 0.25],
-           [1.  , 1.  ]])
+    Examples:
+        >>> X = np.array([[0.0, 0.0], [5.0, 2500.0], [10.0, 10000.0]])
+        >>> MinMaxScale().fit_transform(X)
+        array([[0.  , 0.  ],
+               [0.5 , 0.25],
+               [1.  , 1.  ]])
     """
 
     def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0)) -> None:
@@ -161,12 +164,13 @@ class PCA(_Step):
         n_components: None (all ``min(N, D)``), an int K, or a float in (0, 1): the fewest
             components whose explained variance ratios add up to more than that.
 
-    >>> X = np.array([[2.0, 1.0], [-2.0, -1.0], [1.0, -2.0], [-1.0, 2.0]])
-    >>> pca = PCA().fit(X)
-    >>> pca.explained_variance_, pca.explained_variance_ratio_
-    (array([3.33333333, 3.33333333]), array([0.5, 0.5]))
-    >>> PCA(n_components=1).fit_transform(X).shape
-    (4, 1)
+    Examples:
+        >>> X = np.array([[2.0, 1.0], [-2.0, -1.0], [1.0, -2.0], [-1.0, 2.0]])
+        >>> pca = PCA().fit(X)
+        >>> pca.explained_variance_, pca.explained_variance_ratio_
+        (array([3.33333333, 3.33333333]), array([0.5, 0.5]))
+        >>> PCA(n_components=1).fit_transform(X).shape
+        (4, 1)
     """
 
     def __init__(self, n_components: int | float | None = None) -> None:
@@ -220,18 +224,19 @@ class PCAWhitening(PCA):
     the identity; ``eps > 0`` damps the axes of tiny variance (noise) instead of blowing them up.
 
     Args:
-        n_components: as :class:`PCA`.
+        n_components: as `PCA`.
         eps: added to each variance before the square root.
 
     Raises:
         ValueError: in ``fit``, when a kept variance plus ``eps`` is not positive (a
             singular covariance: pass ``eps > 0`` or fewer components).
 
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((500, 2)) @ np.array([[3.0, 0.0], [2.0, 0.5]])
-    >>> Z = PCAWhitening().fit_transform(X)
-    >>> bool(np.abs(np.cov(Z.T) - np.eye(2)).max() < 1e-12)
-    True
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((500, 2)) @ np.array([[3.0, 0.0], [2.0, 0.5]])
+        >>> Z = PCAWhitening().fit_transform(X)
+        >>> bool(np.abs(np.cov(Z.T) - np.eye(2)).max() < 1e-12)
+        True
     """
 
     def __init__(self, n_components: int | float | None = None, eps: float = 0.0) -> None:
@@ -267,11 +272,12 @@ class ZCAWhitening(PCAWhitening):
     Args:
         eps: added to each variance before the square root.
 
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((500, 2)) @ np.array([[3.0, 0.0], [2.0, 0.5]])
-    >>> zca = ZCAWhitening().fit(X)
-    >>> bool(np.allclose(np.cov(zca.transform(X).T), np.eye(2))), bool(np.allclose(zca.matrix_, zca.matrix_.T))
-    (True, True)
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((500, 2)) @ np.array([[3.0, 0.0], [2.0, 0.5]])
+        >>> zca = ZCAWhitening().fit(X)
+        >>> bool(np.allclose(np.cov(zca.transform(X).T), np.eye(2))), bool(np.allclose(zca.matrix_, zca.matrix_.T))
+        (True, True)
     """
 
     def __init__(self, eps: float = 0.0) -> None:
