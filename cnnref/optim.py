@@ -213,6 +213,21 @@ def _as_state_value(key: str, value, dtype):
     return np.array(value, dtype=dtype)
 
 
+# torch's words for each hyper-parameter in its "Invalid ..." messages
+_TORCH_NAMES = {"lr": "learning rate", "eps": "epsilon value", "momentum": "momentum value",
+                "weight_decay": "weight_decay value", "alpha": "alpha value"}
+
+
+def _check_non_negative(optimizer: str, nan_ok: bool = False, **values: float) -> None:
+    """Raise torch's ``ValueError`` for the first negative value, in the order given.
+
+    torch tests ``not 0.0 <= x`` (NaN is invalid), except SGD, which tests ``x < 0.0`` (``nan_ok``).
+    """
+    for name, value in values.items():
+        if (value < 0.0) if nan_ok else not 0.0 <= value:
+            raise ValueError(f"{optimizer}: Invalid {_TORCH_NAMES[name]}: {value} (expected {name} >= 0)")
+
+
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
     """``start.lerp_(end, weight)`` in torch's two-branch form (exact for weight 0 and 1)."""
     if abs(weight) < 0.5:
@@ -257,12 +272,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
-        if lr < 0.0:
-            raise ValueError(f"SGD: Invalid learning rate: {lr} (expected lr >= 0)")
-        if momentum < 0.0:
-            raise ValueError(f"SGD: Invalid momentum value: {momentum} (expected momentum >= 0)")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGD: Invalid weight_decay value: {weight_decay} (expected weight_decay >= 0)")
+        _check_non_negative("SGD", nan_ok=True, lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
@@ -315,23 +325,14 @@ class RMSprop(Optimizer):
         >>> opt = RMSprop([w], lr=0.01)
         >>> w.grad = 2 * w.data
         >>> opt.step()
-        >>> (1 - w.data / [1.0, 1000.0]).round(4)   # the same step for both weights: 0.1 (= lr/sqrt(0.01))
-        array([0.1   , 0.0001])
+        >>> ([1.0, 1000.0] - w.data).round(6)       # the same step for both: lr / sqrt(1 - alpha)
+        array([0.1, 0.1])
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  *, maximize: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"RMSprop: Invalid learning rate: {lr} (expected lr >= 0)")
-        if not 0.0 <= eps:
-            raise ValueError(f"RMSprop: Invalid epsilon value: {eps} (expected eps >= 0)")
-        if not 0.0 <= momentum:
-            raise ValueError(f"RMSprop: Invalid momentum value: {momentum} (expected momentum >= 0)")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"RMSprop: Invalid weight_decay value: {weight_decay} (expected weight_decay >= 0)")
-        if not 0.0 <= alpha:
-            raise ValueError(f"RMSprop: Invalid alpha value: {alpha} (expected alpha >= 0)")
+        _check_non_negative("RMSprop", lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                                       weight_decay=weight_decay, maximize=maximize))
 
@@ -400,8 +401,7 @@ class Rprop(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Rprop: Invalid learning rate: {lr} (expected lr >= 0)")
+        _check_non_negative("Rprop", lr=lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Rprop: Invalid eta values: {etas[0]}, {etas[1]} "
                              "(expected 0 < etas[0] < 1 < etas[1])")
@@ -462,16 +462,11 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
                  maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
-        if not 0.0 <= lr:
-            raise ValueError(f"Adam: Invalid learning rate: {lr} (expected lr >= 0)")
-        if not 0.0 <= eps:
-            raise ValueError(f"Adam: Invalid epsilon value: {eps} (expected eps >= 0)")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Adam: Invalid beta parameter at index 0: {betas[0]} (expected 0 <= beta < 1)")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Adam: Invalid beta parameter at index 1: {betas[1]} (expected 0 <= beta < 1)")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Adam: Invalid weight_decay value: {weight_decay} (expected weight_decay >= 0)")
+        _check_non_negative("Adam", lr=lr, eps=eps)
+        for i in (0, 1):
+            if not 0.0 <= betas[i] < 1.0:
+                raise ValueError(f"Adam: Invalid beta parameter at index {i}: {betas[i]} (expected 0 <= beta < 1)")
+        _check_non_negative("Adam", weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize,
                                       decoupled_weight_decay=decoupled_weight_decay))
