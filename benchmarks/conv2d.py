@@ -1,0 +1,135 @@
+"""Time cnnref.functional.conv2d (im2col + one matrix product) against torch on the CPU.
+
+    python benchmarks/conv2d.py [--repeat 7]
+
+Case: N=32, C_in=64, C_out=64, 32x32, 3x3 kernel, padding 1, float32. Forward is one call;
+backward is the gradient with respect to input, weight and bias (ours: `conv2d_backward`,
+which rebuilds the im2col matrix; torch: ``out.backward(g)``). Both use the same number of
+threads: torch's is set to the BLAS thread count NumPy uses. Prints a table (best and median
+of ``--repeat`` runs, ms), the ratio ours / torch, and the size of the im2col buffer, computed
+and measured with tracemalloc. OpenBLAS environment variables (OPENBLAS_CORETYPE) are printed
+because they change which matrix kernel NumPy runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # this checkout's cnnref
+from cnnref import functional as F  # noqa: E402
+
+N, C_IN, C_OUT, H, W, K, PAD = 32, 64, 64, 32, 32, 3, 1
+
+
+def blas_info():
+    """(threads, description) of the BLAS NumPy calls, via threadpoolctl when it is installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return os.cpu_count() or 1, "unknown BLAS (threadpoolctl not installed)"
+    for pool in threadpool_info():
+        if pool.get("user_api") == "blas" and "numpy" in pool.get("filepath", ""):
+            return pool["num_threads"], (f"{pool['internal_api']} {pool.get('version')} "
+                                         f"kernel={pool.get('architecture')}")
+    return os.cpu_count() or 1, "unknown BLAS"
+
+
+def timed(fn, repeat):
+    fn()                                                     # warm up (allocations, thread pools)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times) * 1e3, statistics.median(times) * 1e3
+
+
+def peak_bytes(fn):
+    """Peak traced memory of one call, above what was allocated before it."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    threads, blas = blas_info()
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C_IN, H, W), dtype=np.float32)
+    w = (rng.standard_normal((C_OUT, C_IN, K, K), dtype=np.float32) / np.sqrt(C_IN * K * K)).astype(np.float32)
+    b = np.zeros(C_OUT, np.float32)
+    g = rng.standard_normal((N, C_OUT, H, W), dtype=np.float32)
+
+    xt = torch.from_numpy(x).requires_grad_()
+    wt = torch.from_numpy(w).requires_grad_()
+    bt = torch.from_numpy(b).requires_grad_()
+    gt = torch.from_numpy(g)
+
+    def torch_forward():
+        with torch.no_grad():
+            torch.nn.functional.conv2d(xt, wt, bt, padding=PAD)
+
+    def torch_backward():
+        out = torch.nn.functional.conv2d(xt, wt, bt, padding=PAD)
+        start = time.perf_counter()
+        out.backward(gt)
+        return time.perf_counter() - start
+
+    def timed_torch_backward(repeat):
+        torch_backward()
+        times = [torch_backward() for _ in range(repeat)]
+        return min(times) * 1e3, statistics.median(times) * 1e3
+
+    out = F.conv2d(x, w, b, padding=PAD)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, torch.nn.functional.conv2d(xt, wt, bt, padding=PAD).detach().numpy(),
+                               rtol=1e-4, atol=1e-4)
+
+    rows = [
+        ("forward", timed(lambda: F.conv2d(x, w, b, padding=PAD), args.repeat), timed(torch_forward, args.repeat)),
+        ("backward", timed(lambda: F.conv2d_backward(g, x, w, padding=PAD), args.repeat),
+         timed_torch_backward(args.repeat)),
+    ]
+
+    print(f"conv2d N={N} C_in={C_IN} C_out={C_OUT} {H}x{W} kernel {K}x{K} padding {PAD} float32")
+    print(f"threads: {threads} (NumPy's BLAS: {blas}; torch.set_num_threads({threads}))")
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')} "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}; numpy {np.__version__}, "
+          f"torch {torch.__version__}")
+    print()
+    print("| pass     | ours best (ms) | ours median | torch best (ms) | torch median | ratio (best) | target |")
+    print("| -------- | -------------- | ----------- | --------------- | ------------ | ------------ | ------ |")
+    for (name, (ours_best, ours_med), (torch_best, torch_med)), target in zip(rows, ("3x", "4x")):
+        print(f"| {name:<8} | {ours_best:14.1f} | {ours_med:11.1f} | {torch_best:15.1f} | {torch_med:12.1f} "
+              f"| {ours_best / torch_best:11.2f}x | {target:>6} |")
+
+    cols = C_IN * K * K * N * H * W * np.dtype(np.float32).itemsize
+    forward_peak = peak_bytes(lambda: F.conv2d(x, w, b, padding=PAD))
+    backward_peak = peak_bytes(lambda: F.conv2d_backward(g, x, w, padding=PAD))
+    print()
+    print(f"im2col buffer (C_in*kH*kW x N*H_out*W_out float32): {cols:,} bytes ({cols / 2**20:.1f} MiB) computed")
+    print(f"peak traced memory of one forward call:  {forward_peak:,} bytes ({forward_peak / 2**20:.1f} MiB)"
+          f" = im2col + padded input + output")
+    print(f"peak traced memory of one backward call: {backward_peak:,} bytes ({backward_peak / 2**20:.1f} MiB)"
+          f" = im2col + its gradient + grad_input")
+
+
+if __name__ == "__main__":
+    main()

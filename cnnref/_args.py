@@ -1,0 +1,111 @@
+"""Argument checks shared by `cnnref.functional` and `cnnref.nn`.
+
+Every check raises a ``TypeError`` or ``ValueError`` whose message starts with
+the public function's name and names the argument and what was expected, so
+that no IndexError or broadcast error from deep inside NumPy reaches the user.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from cnnref import shapes
+
+
+def array(func: str, name: str, x) -> np.ndarray:
+    """``x`` as a floating-point ndarray (float16/32/64); integers, bools, complex are refused."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{func}: {name} has dtype {x.dtype}, expected a floating-point array "
+                        f"(float32 or float64); convert it with {name}.astype(np.float32)")
+    return x
+
+
+def same_dtype(func: str, name: str, x: np.ndarray, reference: np.ndarray, ref_name: str = "input") -> None:
+    """torch refuses to mix dtypes (``expected scalar type Float but found Double``); so do we."""
+    if x.dtype != reference.dtype:
+        raise TypeError(f"{func}: {name} has dtype {x.dtype}, expected {reference.dtype} like {ref_name}")
+
+
+def ndim(func: str, name: str, x: np.ndarray, expected: dict[int, str]) -> None:
+    """Refuse an array whose number of dims is not a key of ``expected`` ({ndim: shape text})."""
+    if x.ndim not in expected:
+        options = " or ".join(f"{n} {shape}" for n, shape in expected.items())
+        raise ValueError(f"{func}: {name} has {x.ndim} dims {tuple(x.shape)}, expected {options}")
+
+
+def integer(func: str, name: str, value) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{func}: {name} must be an int, got bool {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{func}: {name} must be an int, got {value!r}") from None
+
+
+def ntuple(func: str, name: str, value, n: int, minimum: int | None = None, what: str = "") -> tuple[int, ...]:
+    """An int or a sequence of ``n`` ints -> a tuple of ``n`` ints, each ``>= minimum``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) == 1:
+            value = tuple(value) * n
+        if len(value) != n:
+            raise ValueError(f"{func}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+        out = tuple(integer(func, name, v) for v in value)
+    else:
+        out = (integer(func, name, value),) * n
+    if minimum is not None and any(v < minimum for v in out):
+        raise ValueError(f"{func}: {name} must be {what or f'>= {minimum}'}, got {value!r}")
+    return out
+
+
+def positive(func: str, name: str, value, n: int) -> tuple[int, ...]:
+    return ntuple(func, name, value, n, 1, "positive")
+
+
+def non_negative(func: str, name: str, value, n: int) -> tuple[int, ...]:
+    return ntuple(func, name, value, n, 0, "non-negative")
+
+
+def choice(func: str, name: str, value, options) -> None:
+    if value not in options:
+        raise ValueError(f"{func}: {name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+
+
+def output_size(func: str, size_fn, *args, **kwargs):
+    """Call a `cnnref.shapes` function; its ValueError is re-raised under ``func``'s name."""
+    try:
+        return size_fn(*args, **kwargs)
+    except ValueError as error:
+        raise ValueError(f"{func}: {str(error).split(': ', 1)[-1]}") from None
+
+
+def conv_padding(func: str, padding, size: tuple[int, ...], kernel: tuple[int, ...],
+                 stride: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Padding as ``((before, after), ...)`` per spatial dim, torch's rules.
+
+    ``"valid"`` is no padding. ``"same"`` pads ``dilation*(kernel-1)`` in total, the smaller
+    half before and the larger after (torch's asymmetric choice for even kernels), and, as
+    in torch, only for stride 1.
+    """
+    n = len(kernel)
+    if isinstance(padding, str):
+        choice(func, "padding", padding, ("same", "valid"))
+        if padding == "valid":
+            return ((0, 0),) * n
+        output_size(func, shapes.conv_output_size, size, kernel, stride, "same", dilation)
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    return tuple((p, p) for p in non_negative(func, "padding", padding, n))
+
+
+def kernel_fits(func: str, size: tuple[int, ...], pads, kernel: tuple[int, ...], dilation: tuple[int, ...],
+                name: str = "weight") -> None:
+    """Refuse a (dilated) kernel larger than the padded input, naming both shapes."""
+    padded = tuple(s + a + b for s, (a, b) in zip(size, pads))
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(e > p for e, p in zip(effective, padded)):
+        raise ValueError(f"{func}: {name} kernel {kernel} (dilated to {effective}) is larger than the padded "
+                         f"input {padded} (input {size} plus padding); expected kernel <= padded input "
+                         f"in every spatial dim")
