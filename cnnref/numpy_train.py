@@ -7,7 +7,7 @@ so a NumPy network and a torch network with the same initial weights follow the 
     >>> from cnnref import nn, optim
     >>> from cnnref.data import load_digits
     >>> X, y = load_digits("train", dtype=np.float64)
-    >>> ours = digits_cnn(nn)
+    >>> ours = digits_cnn(nn).double()
     >>> theirs = digits_cnn(torch.nn).double()
     >>> _ = theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
     >>> a = train(ours, optim.SGD(ours.parameters(), lr=0.1), X[:64], y[:64], batch_size=16)
@@ -89,7 +89,7 @@ def train(model, optimizer, X: np.ndarray, y: np.ndarray, *, epochs: int = 1, ba
 
     Examples:
         >>> from cnnref import nn, optim
-        >>> model = nn.Linear(2, 2)
+        >>> model = nn.Linear(2, 2, dtype=np.float64)
         >>> X, y = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1])
         >>> losses = train(model, optim.SGD(model.parameters(), lr=1.0), X, y, epochs=20, batch_size=2)
         >>> bool(losses[-1] < losses[0])

@@ -7,10 +7,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 from hypothesis import given, settings, strategies as st
 
 from cnnref import optim
 from tests.compare import assert_close
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: BLAS / OpenMP threads only add overhead (a lot of it on a busy machine)."""
+    with threadpool_limits(1):
+        yield
 
 STEPS = 120
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
