@@ -42,7 +42,7 @@ def load_digits(
     per_class: int | None = None,
     test_fraction: float = 0.25,
     seed: int = 0,
-    dtype=np.float32,
+    dtype: type = np.float32,
 ) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's handwritten digits as ``(X, y)`` NumPy arrays.
 
@@ -60,12 +60,13 @@ def load_digits(
         seed: seed of the split.
         dtype: dtype of ``X``.
 
-    >>> X, y = load_digits("train")
-    >>> X.shape, y.shape
-    ((1347, 1, 8, 8), (1347,))
-    >>> X, y = load_digits("test", size=28, classes=[5, 6, 7, 8, 9], per_class=3)
-    >>> X.shape, sorted(set(y.tolist()))
-    ((15, 1, 28, 28), [5, 6, 7, 8, 9])
+    Examples:
+        >>> X, y = load_digits("train")
+        >>> X.shape, y.shape
+        ((1347, 1, 8, 8), (1347,))
+        >>> X, y = load_digits("test", size=28, classes=[5, 6, 7, 8, 9], per_class=3)
+        >>> X.shape, sorted(set(y.tolist()))
+        ((15, 1, 28, 28), [5, 6, 7, 8, 9])
     """
     from sklearn.datasets import load_digits as sk_load_digits
 
@@ -108,11 +109,12 @@ class DigitsDataset(Dataset):
     """The digits as a ``torch.utils.data.Dataset`` of ``(image, label)`` pairs.
 
     ``image: (1, size, size)`` float32 tensor, ``label``: int64 tensor. Takes the arguments
-    of :func:`load_digits`.
+    of `load_digits`.
 
-    >>> ds = DigitsDataset("train", size=32)
-    >>> len(ds), tuple(ds[0][0].shape)
-    (1347, (1, 32, 32))
+    Examples:
+        >>> ds = DigitsDataset("train", size=32)
+        >>> len(ds), tuple(ds[0][0].shape)
+        (1347, (1, 32, 32))
     """
 
     def __init__(self, split: str = "all", size: int = 8, **kwargs):
@@ -135,8 +137,9 @@ def sample_image(name: str = "china", gray: bool = False) -> np.ndarray:
     Returns ``(427, 640, 3)`` uint8 RGB, or ``(427, 640)`` float64 in [0, 1] with ``gray=True``
     (ITU-R 601 luma weights).
 
-    >>> sample_image("flower").shape, sample_image(gray=True).shape
-    ((427, 640, 3), (427, 640))
+    Examples:
+        >>> sample_image("flower").shape, sample_image(gray=True).shape
+        ((427, 640, 3), (427, 640))
     """
     from sklearn.datasets import load_sample_image
 
@@ -160,9 +163,10 @@ def linear_regression(
 
     Returns ``X: (n, d)``, ``y: (n,)`` and the true ``w: (d,)``, all float64.
 
-    >>> X, y, w = linear_regression(n=5)
-    >>> X.shape, y.shape, w.tolist()
-    ((5, 2), (5,), [2.0, -1.0])
+    Examples:
+        >>> X, y, w = linear_regression(n=5)
+        >>> X.shape, y.shape, w.tolist()
+        ((5, 2), (5,), [2.0, -1.0])
     """
     w = np.asarray(weights, dtype=np.float64)
     s = np.asarray(scales, dtype=np.float64)
@@ -188,11 +192,12 @@ def iterate_minibatches(
 
     ``batch_size=len(x)`` is full-batch learning, ``batch_size=1`` online learning.
 
-    >>> x, y = np.arange(10), np.arange(10) * 10
-    >>> [b[0].tolist() for b in iterate_minibatches(x, y, batch_size=4, shuffle=False)]
-    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-    >>> len(list(iterate_minibatches(x, batch_size=4, drop_last=True)))
-    2
+    Examples:
+        >>> x, y = np.arange(10), np.arange(10) * 10
+        >>> [b[0].tolist() for b in iterate_minibatches(x, y, batch_size=4, shuffle=False)]
+        [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+        >>> len(list(iterate_minibatches(x, batch_size=4, drop_last=True)))
+        2
     """
     if not arrays:
         raise ValueError("iterate_minibatches: give at least one array")
