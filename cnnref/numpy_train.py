@@ -27,7 +27,7 @@ from cnnref.data import iterate_minibatches
 __all__ = ["digits_cnn", "train", "train_torch", "accuracy"]
 
 
-def digits_cnn(nn: Any, channels: tuple[int, int] = (8, 16), size: int = 8, num_classes: int = 10):
+def digits_cnn(nn: Any, channels: tuple[int, int] = (8, 16), size: int = 8, num_classes: int = 10) -> Any:
     """conv → relu → pool → conv → relu → pool → fc, built from ``cnnref.nn`` or ``torch.nn``.
 
     The two modules have the same class names and arguments, so ``digits_cnn(cnnref.nn)`` and
@@ -67,8 +67,8 @@ def digits_cnn(nn: Any, channels: tuple[int, int] = (8, 16), size: int = 8, num_
     )
 
 
-def train(model, optimizer, X: np.ndarray, y: np.ndarray, *, epochs: int = 1, batch_size: int = 32,
-          seed: int = 0, loss_fn=None) -> list[float]:
+def train(model: Any, optimizer: Any, X: np.ndarray, y: np.ndarray, *, epochs: int = 1, batch_size: int = 32,
+          seed: int = 0, loss_fn: Any = None) -> list[float]:
     """Train a ``cnnref.nn`` model with a ``cnnref.optim`` optimizer; return each batch's loss.
 
     Each step: zero the gradients, forward, loss, backward, optimizer step. Epoch ``e``
@@ -109,8 +109,8 @@ def train(model, optimizer, X: np.ndarray, y: np.ndarray, *, epochs: int = 1, ba
     return losses
 
 
-def train_torch(model, optimizer, X: np.ndarray, y: np.ndarray, *, epochs: int = 1, batch_size: int = 32,
-                seed: int = 0, loss_fn=None) -> list[float]:
+def train_torch(model: Any, optimizer: Any, X: np.ndarray, y: np.ndarray, *, epochs: int = 1, batch_size: int = 32,
+                seed: int = 0, loss_fn: Any = None) -> list[float]:
     """The torch twin of `train`: the same batches in the same order, autograd for the backward.
 
     Args:
@@ -149,7 +149,7 @@ def train_torch(model, optimizer, X: np.ndarray, y: np.ndarray, *, epochs: int =
     return losses
 
 
-def accuracy(model, X: np.ndarray, y: np.ndarray, batch_size: int = 512) -> float:
+def accuracy(model: Any, X: np.ndarray, y: np.ndarray, batch_size: int = 512) -> float:
     """Share of samples whose largest logit is the label; a ``cnnref.nn`` or a torch model.
 
     Args:
