@@ -130,6 +130,27 @@ def test_page_loads_offline_without_errors_with_math_and_versions(browser, built
     assert f"torch {torch.__version__}" in footer and f"numpy {numpy.__version__}" in footer, footer
 
 
+EXTERNAL = r"(?:https?:)?//(?!127\.0\.0\.1[:/]|localhost[:/])"
+EXTERNAL_LOADS = [
+    re.compile(rf'<(?:script|img|iframe|source|video|audio|embed|track|input)\b[^>]*\bsrc="{EXTERNAL}'),
+    re.compile(rf'<link\b[^>]*\brel="(?:stylesheet|icon|preload|prefetch|modulepreload|manifest)"[^>]*\bhref="{EXTERNAL}'),
+    re.compile(rf'<link\b[^>]*\bhref="{EXTERNAL}[^"]*"[^>]*\brel="(?:stylesheet|icon|preload|prefetch|modulepreload|manifest)"'),
+    re.compile(rf"url\(\s*['\"]?{EXTERNAL}"),
+    re.compile(rf"@import\s+['\"]{EXTERNAL}"),
+]
+
+
+def test_built_pages_and_styles_load_nothing_from_other_hosts(built_site):
+    """What the browser test cannot see (an image below the fold loads lazily): no page or
+    stylesheet of the built site names a resource on another host."""
+    site, _ = built_site
+    files = sorted(site.rglob("*.html")) + sorted(site.rglob("*.css"))
+    assert len(files) > 2 * len(TOPICS)
+    found = [f"{path.relative_to(site)}: {match.group(0)}" for path in files
+             for pattern in EXTERNAL_LOADS for match in pattern.finditer(path.read_text("utf8", errors="replace"))]
+    assert found == []
+
+
 def test_pages_with_formulas_are_checked(built_site):
     """The math check above is not vacuous: the conv-shapes page has formulas in both languages."""
     site, _ = built_site
