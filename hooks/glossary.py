@@ -54,4 +54,6 @@ def on_page_markdown(markdown, page, config, files):
     if PLACEHOLDER not in markdown:
         return markdown
     language = getattr(page.file, "locale", None) or config.theme["language"]
-    return markdown.replace(PLACEHOLDER, render_table(language, pathlib.Path(config.docs_dir)))
+    table = render_table(language, pathlib.Path(config.docs_dir))
+    # md_in_html: the wrapper lets the stylesheet fit the table to a phone's width
+    return markdown.replace(PLACEHOLDER, f'<div class="cnnref-glossary" markdown="1">\n\n{table}\n\n</div>')
