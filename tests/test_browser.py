@@ -188,7 +188,7 @@ SEARCHES = {
 
 def search(browser, language: str, query: str) -> set[str]:
     """Type `query` into Material's search box on the home page; the site paths of the pages found."""
-    page = browser.open(page_url(language, "index"), wait="load")
+    page = browser.open(page_url(language, "index"))  # network idle: the search index is loaded
     box = page.locator("input.md-search__input")
     box.click()
     meta = page.locator(".md-search-result__meta")
