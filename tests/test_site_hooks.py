@@ -28,8 +28,10 @@ def test_built_chinese_pages_have_no_line_break_inside_a_sentence(built_site):
         html = (site / page_url("zh", topic).lstrip("/") / "index.html").read_text("utf8")
         article = re.search(r"<article\b.*?</article>", html, re.S).group(0)
         prose = re.sub(r"<(pre|script|style|textarea)\b.*?</\1>", "", article, flags=re.S)
-        # a break, then more text or an opening tag (<code>, <a>): the browser shows a space
-        found = re.search(r"[\u4e00-\u9fff，、。；：）]\n\s*(?:[\u4e00-\u9fff（]|<(?!/))", prose)
+        # a break between two Chinese characters, or after a full-width punctuation mark before
+        # more text or an opening tag (<code>, <a>): the browser shows a space there
+        found = re.search(r"[\u4e00-\u9fff]\n\s*[\u4e00-\u9fff（]|[，、。；：）]\n\s*(?:[\u4e00-\u9fff（]|<(?!/))",
+                          prose)
         assert found is None, f"{topic}: {prose[found.start() - 30:found.end() + 10]!r}"
 
 
