@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
+# `python -m mkdocs` puts the repository root on sys.path: pages import benchmarks/ at build time
 
 # The browser tests drive Debian's Chromium; the screenshots need a Chinese font. Whatever of
 # the two is missing is installed from Debian's packages (CI runs as root); nothing when present.
@@ -27,10 +28,10 @@ ifneq ($(strip $(BROWSER_PACKAGES)),)
 endif
 
 serve: setup
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8000
 
 build: setup
-	$(BIN)/mkdocs build --strict
+	$(BIN)/python -m mkdocs build --strict
 
 test: setup browser
 	$(BIN)/python -m pytest
