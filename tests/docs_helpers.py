@@ -56,6 +56,14 @@ def code_shape(code: str) -> list[tuple[int, str]]:
     return shape
 
 
+def page_url(language: str, topic: str) -> str:
+    """The site path of a page: "/" and "/en/" for the home page, "/en/conv-shapes/" for the
+    English conv-shapes page (Chinese is the default language, at the root)."""
+    prefix = "" if language == "zh" else "en/"
+    path = "" if topic == "index" else topic.removesuffix("/index") + "/"
+    return f"/{prefix}{path}"
+
+
 def build_site(site_dir: pathlib.Path) -> subprocess.CompletedProcess:
     """`mkdocs build --strict` of the whole site into site_dir."""
     return subprocess.run(

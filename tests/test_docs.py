@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.docs_helpers import DOCS, LANGUAGES, code_shape, pages, python_fences
+from tests.docs_helpers import DOCS, LANGUAGES, code_shape, page_url, pages, python_fences
 
 TOPICS = sorted(pages("zh"))
 
@@ -33,9 +33,8 @@ def test_strict_build_has_no_warnings(built_site):
 
 
 def page_html(site, language, topic):
-    prefix = "" if language == "zh" else "en/"
-    path = "" if topic == "index" else topic.removesuffix("/index") + "/"
-    return site / f"{prefix}{path}index.html", f"/{prefix}{path}"
+    url = page_url(language, topic)
+    return site / url.lstrip("/") / "index.html", url
 
 
 @pytest.mark.parametrize("topic", TOPICS)
