@@ -64,18 +64,27 @@ def peak_bytes(fn):
     return peak
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
+def measure(n=N, c_in=C_IN, c_out=C_OUT, size=H, k=K, pad=PAD, repeat=7, threads=None):
+    """Time ours and torch's conv2d forward and backward on one float32 case.
 
-    threads, blas = blas_info()
-    torch.set_num_threads(threads)
+    Returns ``[(pass, (ours_best_ms, ours_median_ms), (torch_best_ms, torch_median_ms)), ...]``
+    for the forward and the backward pass, after checking that the two outputs agree.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(blas_info()[0] if threads is None else threads)
+    try:
+        return _measure(n, c_in, c_out, size, k, pad, repeat)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _measure(n, c_in, c_out, size, k, pad, repeat):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((N, C_IN, H, W), dtype=np.float32)
-    w = (rng.standard_normal((C_OUT, C_IN, K, K), dtype=np.float32) / np.sqrt(C_IN * K * K)).astype(np.float32)
-    b = np.zeros(C_OUT, np.float32)
-    g = rng.standard_normal((N, C_OUT, H, W), dtype=np.float32)
+    x = rng.standard_normal((n, c_in, size, size), dtype=np.float32)                 # (N, C_in, H, W)
+    w = (rng.standard_normal((c_out, c_in, k, k), dtype=np.float32) / np.sqrt(c_in * k * k)).astype(np.float32)
+    b = np.zeros(c_out, np.float32)                                                   # (C_out,)
+    h_out = size + 2 * pad - k + 1
+    g = rng.standard_normal((n, c_out, h_out, h_out), dtype=np.float32)              # (N, C_out, H_out, W_out)
 
     xt = torch.from_numpy(x).requires_grad_()
     wt = torch.from_numpy(w).requires_grad_()
@@ -84,29 +93,36 @@ def main():
 
     def torch_forward():
         with torch.no_grad():
-            torch.nn.functional.conv2d(xt, wt, bt, padding=PAD)
+            torch.nn.functional.conv2d(xt, wt, bt, padding=pad)
 
     def torch_backward():
-        out = torch.nn.functional.conv2d(xt, wt, bt, padding=PAD)
+        out = torch.nn.functional.conv2d(xt, wt, bt, padding=pad)
         start = time.perf_counter()
         out.backward(gt)
         return time.perf_counter() - start
 
-    def timed_torch_backward(repeat):
+    def timed_torch_backward():
         torch_backward()
         times = [torch_backward() for _ in range(repeat)]
         return min(times) * 1e3, statistics.median(times) * 1e3
 
-    out = F.conv2d(x, w, b, padding=PAD)
+    out = F.conv2d(x, w, b, padding=pad)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out, torch.nn.functional.conv2d(xt, wt, bt, padding=PAD).detach().numpy(),
+    np.testing.assert_allclose(out, torch.nn.functional.conv2d(xt, wt, bt, padding=pad).detach().numpy(),
                                rtol=1e-4, atol=1e-4)
-
-    rows = [
-        ("forward", timed(lambda: F.conv2d(x, w, b, padding=PAD), args.repeat), timed(torch_forward, args.repeat)),
-        ("backward", timed(lambda: F.conv2d_backward(g, x, w, padding=PAD), args.repeat),
-         timed_torch_backward(args.repeat)),
+    return [
+        ("forward", timed(lambda: F.conv2d(x, w, b, padding=pad), repeat), timed(torch_forward, repeat)),
+        ("backward", timed(lambda: F.conv2d_backward(g, x, w, padding=pad), repeat), timed_torch_backward()),
     ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    threads, blas = blas_info()
+    rows = measure(repeat=args.repeat, threads=threads)
 
     print(f"conv2d N={N} C_in={C_IN} C_out={C_OUT} {H}x{W} kernel {K}x{K} padding {PAD} float32")
     print(f"threads: {threads} (NumPy's BLAS: {blas}; torch.set_num_threads({threads}))")
@@ -120,6 +136,11 @@ def main():
         print(f"| {name:<8} | {ours_best:14.1f} | {ours_med:11.1f} | {torch_best:15.1f} | {torch_med:12.1f} "
               f"| {ours_best / torch_best:11.2f}x | {target:>6} |")
 
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C_IN, H, W), dtype=np.float32)
+    w = rng.standard_normal((C_OUT, C_IN, K, K), dtype=np.float32)
+    b = np.zeros(C_OUT, np.float32)
+    g = rng.standard_normal((N, C_OUT, H, W), dtype=np.float32)
     cols = C_IN * K * K * N * H * W * np.dtype(np.float32).itemsize
     forward_peak = peak_bytes(lambda: F.conv2d(x, w, b, padding=PAD))
     backward_peak = peak_bytes(lambda: F.conv2d_backward(g, x, w, padding=PAD))

@@ -28,12 +28,21 @@ def per_step(opt, steps):
     return (time.perf_counter() - start) / steps
 
 
-def main(steps: int = 200) -> None:
+def measure(steps: int = 200, shapes: dict = SHAPES) -> list[tuple[str, str, float, float]]:
+    """(parameters, optimizer, ours s/step, torch s/step) for each case; one thread for both."""
+    previous = torch.get_num_threads()
     torch.set_num_threads(1)
-    print(f"{'parameters':28s} {'optimizer':8s} {'ours (us)':>10s} {'torch (us)':>11s} {'ratio':>6s}")
-    for label, shapes in SHAPES.items():
+    try:
+        return _measure(steps, shapes)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _measure(steps, shapes):
+    rows = []
+    for label, shape_list in shapes.items():
         rng = np.random.default_rng(0)
-        arrays = [rng.standard_normal(s) for s in shapes]
+        arrays = [rng.standard_normal(s) for s in shape_list]
         for name, options in OPTIONS.items():
             ours = [SimpleNamespace(data=a.copy(), grad=rng.standard_normal(a.shape)) for a in arrays]
             theirs = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in arrays]
@@ -41,8 +50,14 @@ def main(steps: int = 200) -> None:
                 p.grad = torch.from_numpy(q.grad.copy())
             t_ours = per_step(getattr(optim, name)(ours, **options), steps)
             t_torch = per_step(getattr(torch.optim, name)(theirs, foreach=False, **options), steps)
-            print(f"{label:28s} {name:8s} {1e6 * t_ours:10.1f} {1e6 * t_torch:11.1f} {t_ours / t_torch:6.2f}")
+            rows.append((label, name, t_ours, t_torch))
+    return rows
 
+
+def main(steps: int = 200) -> None:
+    print(f"{'parameters':28s} {'optimizer':8s} {'ours (us)':>10s} {'torch (us)':>11s} {'ratio':>6s}")
+    for label, name, t_ours, t_torch in measure(steps):
+        print(f"{label:28s} {name:8s} {1e6 * t_ours:10.1f} {1e6 * t_torch:11.1f} {t_ours / t_torch:6.2f}")
 
 if __name__ == "__main__":
     main()

@@ -495,13 +495,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
         >>> set_rng_state(state); a == np.random.rand()
         True
     """
-    torch.set_rng_state(state["torch"])
+    # a checkpoint loaded with map_location="cuda" brings the states to the GPU: they live on the CPU
+    torch.set_rng_state(state["torch"].cpu())
     if state["cuda"] and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
     n = state["numpy"]
-    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
+    np.random.set_state((n["name"], n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
     p = state["python"]
-    random.setstate((p["version"], tuple(int(v) for v in p["state"].tolist()), p["gauss_next"]))
+    random.setstate((p["version"], tuple(int(v) for v in p["state"].cpu().tolist()), p["gauss_next"]))
 
 
 # --------------------------------------------------------------------------- checkpoints
