@@ -23,7 +23,7 @@ from torch import nn
 
 from cnnref.models.network import Network
 
-__all__ = ["alexnet", "paper_lrn"]
+__all__ = ["alexnet", "fc_head", "paper_lrn"]
 
 
 def paper_lrn(size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0) -> nn.LocalResponseNorm:
@@ -37,6 +37,28 @@ def paper_lrn(size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float =
         LocalResponseNorm(5, alpha=0.0005, beta=0.75, k=2.0)
     """
     return nn.LocalResponseNorm(size, alpha=alpha * size, beta=beta, k=k)
+
+
+def fc_head(in_features: int, num_classes: int, dropout: float = 0.5) -> dict[str, nn.Module]:
+    """The classifier AlexNet, ZF Net and VGG share: flatten, fc6 and fc7 (4096 each, ReLU and
+    dropout), fc8 with ``num_classes`` outputs; named as in Caffe's models.
+
+    ``x: (N, C, H, W) with C*H*W = in_features -> (N, num_classes)``
+
+    Examples:
+        >>> list(fc_head(256 * 6 * 6, 10))
+        ['flatten', 'fc6', 'relu6', 'drop6', 'fc7', 'relu7', 'drop7', 'fc8']
+    """
+    return {
+        "flatten": nn.Flatten(),                      # (N, in_features)
+        "fc6": nn.Linear(in_features, 4096),
+        "relu6": nn.ReLU(inplace=True),
+        "drop6": nn.Dropout(dropout),
+        "fc7": nn.Linear(4096, 4096),
+        "relu7": nn.ReLU(inplace=True),
+        "drop7": nn.Dropout(dropout),
+        "fc8": nn.Linear(4096, num_classes),
+    }
 
 
 def alexnet(num_classes: int = 1000, in_channels: int = 3, groups: int = 1, dropout: float = 0.5) -> Network:
@@ -89,12 +111,5 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, groups: int = 1, drop
         "conv5": nn.Conv2d(384, 256, 3, padding=1, groups=groups),    # (N, 256, 13, 13)
         "relu5": nn.ReLU(inplace=True),
         "pool5": nn.MaxPool2d(3, stride=2),                           # (N, 256, 6, 6)
-        "flatten": nn.Flatten(),                                      # (N, 9216)
-        "fc6": nn.Linear(256 * 6 * 6, 4096),
-        "relu6": nn.ReLU(inplace=True),
-        "drop6": nn.Dropout(dropout),
-        "fc7": nn.Linear(4096, 4096),
-        "relu7": nn.ReLU(inplace=True),
-        "drop7": nn.Dropout(dropout),
-        "fc8": nn.Linear(4096, num_classes),
+        **fc_head(256 * 6 * 6, num_classes, dropout),                 # (N, 9216) -> (N, num_classes)
     })

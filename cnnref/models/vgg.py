@@ -16,6 +16,7 @@ from typing import Sequence, Union
 
 from torch import nn
 
+from cnnref.models.alexnet import fc_head
 from cnnref.models.network import Network
 
 __all__ = ["VGG_CONFIGS", "vgg", "vgg11", "vgg13", "vgg16", "vgg19"]
@@ -92,14 +93,7 @@ def vgg(cfg: Union[str, Sequence[Layer]], num_classes: int = 1000, in_channels: 
         layers[f"relu{block}_{index}"] = nn.ReLU(inplace=True)
         channels, index = maps, index + 1
     layers.update({
-        "flatten": nn.Flatten(),                      # (N, channels * 7 * 7)
-        "fc6": nn.Linear(channels * 7 * 7, 4096),
-        "relu6": nn.ReLU(inplace=True),
-        "drop6": nn.Dropout(dropout),
-        "fc7": nn.Linear(4096, 4096),
-        "relu7": nn.ReLU(inplace=True),
-        "drop7": nn.Dropout(dropout),
-        "fc8": nn.Linear(4096, num_classes),
+        **fc_head(channels * 7 * 7, num_classes, dropout),    # flatten, fc6, fc7, fc8
     })
     return Network(name, (in_channels, 224, 224), layers)
 

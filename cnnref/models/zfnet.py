@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from cnnref.models.alexnet import paper_lrn
+from cnnref.models.alexnet import fc_head, paper_lrn
 from cnnref.models.network import Network
 
 __all__ = ["zfnet"]
@@ -62,12 +62,5 @@ def zfnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -
         "conv5": nn.Conv2d(384, 256, 3, padding=1),                   # (N, 256, 13, 13)
         "relu5": nn.ReLU(inplace=True),
         "pool5": nn.MaxPool2d(3, stride=2, ceil_mode=True),           # (N, 256, 6, 6)
-        "flatten": nn.Flatten(),                                      # (N, 9216)
-        "fc6": nn.Linear(256 * 6 * 6, 4096),
-        "relu6": nn.ReLU(inplace=True),
-        "drop6": nn.Dropout(dropout),
-        "fc7": nn.Linear(4096, 4096),
-        "relu7": nn.ReLU(inplace=True),
-        "drop7": nn.Dropout(dropout),
-        "fc8": nn.Linear(4096, num_classes),
+        **fc_head(256 * 6 * 6, num_classes, dropout),                 # (N, 9216) -> (N, num_classes)
     })
