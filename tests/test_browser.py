@@ -182,7 +182,7 @@ SEARCHES = {
     "convolution": ("en", ["conv-shapes", "convolution", "glossary"]),
     "pooling": ("en", ["pooling", "glossary"]),
     "fine-tuning": ("en", ["fine-tuning", "glossary"]),
-    "conv2d": ("en", ["convolution"]),
+    "conv2d": ("en", ["conv-shapes", "convolution"]),
 }
 
 
@@ -198,10 +198,13 @@ def search(browser, language: str, query: str) -> set[str]:
     page.wait_for_function("([el, text]) => el.innerText !== text", arg=[meta.element_handle(), placeholder])
     items = page.locator(".md-search-result__item")
     count = -1
-    while items.count() != count:  # Material renders the results ten at a time, as you scroll
-        count = items.count()
-        page.locator(".md-search__scrollwrap").evaluate("el => el.scrollTo(0, el.scrollHeight)")
-        page.wait_for_timeout(150)
+    scroller = page.locator(".md-search__scrollwrap")
+    while items.count() != count:  # Material renders ten results, then four more each time the
+        count = items.count()      # list is scrolled to its bottom: leave the bottom, come back
+        scroller.evaluate("el => el.scrollTo(0, 0)")
+        page.wait_for_timeout(100)
+        scroller.evaluate("el => el.scrollTo(0, el.scrollHeight)")
+        page.wait_for_timeout(300)
     links = page.eval_on_selector_all(".md-search-result__item > a", "els => els.map(e => e.href)")
     return {urllib.parse.urlsplit(link).path for link in links}
 
