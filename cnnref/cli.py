@@ -185,6 +185,18 @@ def main(argv: list[str] | None = None) -> int:
         0 on success, 1 when the run could not start or failed (one line on stderr),
         2 for arguments argparse rejects (argparse exits itself).
     """
+    status = _run(argv)
+    if argv is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # A process started by torchrun ends here, without the interpreter's finalization: gloo's
+        # worker threads can outlive destroy_process_group and abort a rank (SIGABRT, "terminate
+        # called without an active exception") while Python tears down, after all the work is done.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
+def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     prog = f"cnnref {args.command}"
     try:
