@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))   # this checkout's cnnref
+from benchmarks import torch_threads  # noqa: E402
 from cnnref import functional as F  # noqa: E402
 
 N, C_IN, C_OUT, H, W, K, PAD = 32, 64, 64, 32, 32, 3, 1
@@ -65,28 +66,29 @@ def peak_bytes(fn):
     return peak
 
 
-def measure(n=N, c_in=C_IN, c_out=C_OUT, size=H, k=K, pad=PAD, repeat=7, threads=None):
-    """Time ours and torch's conv2d forward and backward on one float32 case.
-
-    Returns ``[(pass, (ours_best_ms, ours_median_ms), (torch_best_ms, torch_median_ms)), ...]``
-    for the forward and the backward pass, after checking that the two outputs agree.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(blas_info()[0] if threads is None else threads)
-    try:
-        return _measure(n, c_in, c_out, size, k, pad, repeat)
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _measure(n, c_in, c_out, size, k, pad, repeat):
+def case(n=N, c_in=C_IN, c_out=C_OUT, size=H, k=K, pad=PAD):
+    """The float32 arrays of one case: input, weight, bias and an output gradient."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c_in, size, size), dtype=np.float32)                 # (N, C_in, H, W)
     w = (rng.standard_normal((c_out, c_in, k, k), dtype=np.float32) / np.sqrt(c_in * k * k)).astype(np.float32)
     b = np.zeros(c_out, np.float32)                                                   # (C_out,)
     h_out = size + 2 * pad - k + 1
     g = rng.standard_normal((n, c_out, h_out, h_out), dtype=np.float32)              # (N, C_out, H_out, W_out)
+    return x, w, b, g
 
+
+def measure(n=N, c_in=C_IN, c_out=C_OUT, size=H, k=K, pad=PAD, repeat=7, threads=None):
+    """Time ours and torch's conv2d forward and backward on one float32 case.
+
+    Returns ``[(pass, (ours_best_ms, ours_median_ms), (torch_best_ms, torch_median_ms)), ...]``
+    for the forward and the backward pass, after checking that the two outputs agree.
+    """
+    with torch_threads(blas_info()[0] if threads is None else threads):
+        return _measure(case(n, c_in, c_out, size, k, pad), pad, repeat)
+
+
+def _measure(arrays, pad, repeat):
+    x, w, b, g = arrays
     xt = torch.from_numpy(x).requires_grad_()
     wt = torch.from_numpy(w).requires_grad_()
     bt = torch.from_numpy(b).requires_grad_()
@@ -138,11 +140,7 @@ def main():
         print(f"| {name:<8} | {ours_best:14.1f} | {ours_med:11.1f} | {torch_best:15.1f} | {torch_med:12.1f} "
               f"| {ours_best / torch_best:11.2f}x | {target:>6} |")
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((N, C_IN, H, W), dtype=np.float32)
-    w = rng.standard_normal((C_OUT, C_IN, K, K), dtype=np.float32)
-    b = np.zeros(C_OUT, np.float32)
-    g = rng.standard_normal((N, C_OUT, H, W), dtype=np.float32)
+    x, w, b, g = case()
     cols = C_IN * K * K * N * H * W * np.dtype(np.float32).itemsize
     forward_peak = peak_bytes(lambda: F.conv2d(x, w, b, padding=PAD))
     backward_peak = peak_bytes(lambda: F.conv2d_backward(g, x, w, padding=PAD))

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from benchmarks import torch_threads
 from cnnref import optim
 
 SHAPES = {"digits CNN (1898 weights)": [(8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 64), (10,)],
@@ -30,12 +31,8 @@ def per_step(opt, steps):
 
 def measure(steps: int = 200, shapes: dict = SHAPES) -> list[tuple[str, str, float, float]]:
     """(parameters, optimizer, ours s/step, torch s/step) for each case; one thread for both."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return _measure(steps, shapes)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _measure(steps, shapes):
