@@ -902,9 +902,6 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
     if dist.world_size > 1:
         import torch.distributed as tdist
 
-        # drop DDP's reducer (and its hooks on the process group) before the group itself:
-        # destroying the group under a live reducer could abort a process at exit
-        del net
         tdist.barrier()
         tdist.destroy_process_group()
     return Run(model, metrics, history)
