@@ -2,6 +2,12 @@
 
 A page block calls ``show(fig)`` inside a fence with ``html="1"``; the SVG carries no date
 and fixed ids, so two builds of the same page give the same bytes.
+
+Text stays text (``svg.fonttype: none``): titles, labels and legends are SVG ``<text>`` the
+reader can select and search, drawn by the reader's own fonts, so a Chinese figure needs no
+font file in the page. Importing this module makes matplotlib's sans-serif list DejaVu Sans then a CJK
+font, so Chinese labels are measured with real glyphs where the font is installed
+(``make test`` installs fonts-noto-cjk) and the SVG names it for the browser.
 """
 
 from __future__ import annotations
@@ -11,6 +17,20 @@ import io
 import sys
 
 __all__ = ["show", "svg"]
+
+# Latin glyphs from DejaVu Sans (matplotlib's own), Chinese from Noto Sans CJK; the SVG lists
+# both and then sans-serif, so a reader without them gets their system's fonts.
+FONTS = ["DejaVu Sans", "Noto Sans CJK SC"]
+
+
+def _use_fonts() -> None:
+    import matplotlib
+
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["font.sans-serif"] = FONTS
+
+
+_use_fonts()
 
 
 def svg(fig) -> str:
@@ -28,7 +48,7 @@ def svg(fig) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "cnnref", "svg.fonttype": "path"}):
+    with matplotlib.rc_context({"svg.hashsalt": "cnnref", "svg.fonttype": "none"}):
         fig.savefig(buf, format="svg", bbox_inches="tight",
                     metadata={"Date": None, "Creator": None, "Contributor": None})
     plt.close(fig)

@@ -1,9 +1,9 @@
-"""A quick build of a few pages: `CNNREF_PAGES=pooling,fine-tuning mkdocs build` keeps only
+"""A quick build of a few pages: `CNNREF_PAGES=pooling,fine-tuning mkdocs build --no-strict` keeps only
 those topics (both languages; the home page always) and skips the other pages' code.
 
 A whole build runs every page's code (a minute or more); while one page is being written, its
 build is what matters. Without the variable every page is built. The nav still lists the
-dropped pages, so such a build is for looking, not for `--strict`.
+dropped pages (a warning each), hence `--no-strict`.
 """
 
 import os
@@ -22,11 +22,15 @@ def wanted(src_uri: str, topics: set[str]) -> bool:
     return not match or match.group(1) in topics | {"index"}
 
 
+def topics() -> set[str]:
+    return {t.strip() for t in os.environ.get("CNNREF_PAGES", "").split(",") if t.strip()}
+
+
 @event_priority(100)  # before the i18n plugin sorts the files into languages
 def on_files(files, config):
-    topics = {t.strip() for t in os.environ.get("CNNREF_PAGES", "").split(",") if t.strip()}
-    if not topics:
+    keep = topics()
+    if not keep:
         return files
-    for file in [f for f in files if not wanted(f.src_uri, topics)]:
+    for file in [f for f in files if not wanted(f.src_uri, keep)]:
         files.remove(file)
     return files
