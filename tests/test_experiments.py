@@ -1,0 +1,68 @@
+"""cnnref.experiments: mean ± sd, the paired two-standard-error rule, and once()."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from cnnref.experiments import compare, once, summarize
+
+floats = st.floats(-1e3, 1e3, allow_nan=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(floats, min_size=2, max_size=12))
+def test_summary_equals_numpy(values):
+    s = summarize(values)
+    assert np.isclose(s.mean, np.mean(values), atol=1e-9)
+    assert np.isclose(s.sd, np.std(values, ddof=1), atol=1e-9)
+    assert np.isclose(s.se, np.std(values, ddof=1) / np.sqrt(len(values)), atol=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 10).flatmap(lambda n: st.tuples(st.lists(floats, min_size=n, max_size=n),
+                                                      st.lists(floats, min_size=n, max_size=n))))
+def test_a_winner_only_beyond_two_standard_errors_of_the_paired_difference(ab):
+    a, b = ab
+    d = np.subtract(a, b)
+    se = np.std(d, ddof=1) / np.sqrt(len(d))
+    expected = ("a" if d.mean() > 0 else "b") if abs(d.mean()) > 2 * se else None
+    assert compare(a, b).winner == expected
+
+
+def test_format_and_errors():
+    assert f"{summarize([1.0, 2.0, 3.0]):.1f}" == "2.0 ± 1.0"
+    with pytest.raises(ValueError, match="summarize: values is empty"):
+        summarize([])
+    with pytest.raises(ValueError, match="compare: a has 2 values and b has 3"):
+        compare([1, 2], [1, 2, 3])
+
+
+def test_once_shares_a_result_between_translations_but_not_between_different_code():
+    calls = []
+
+    def make(message, factor):
+        @once
+        def experiment(x):
+            calls.append(message)
+            return x * factor, message
+        return experiment
+
+    zh, en = make("结果", 2), make("result", 2)
+    assert zh(3) == (6, "结果") and en(3) == (6, "结果") and calls == ["结果"]
+    assert zh(4) == (8, "结果") and len(calls) == 2
+    assert make("x", 3)(3) == (9, "x")                   # a different closure value runs again
+
+
+EPOCHS = 2
+
+
+def test_once_runs_again_when_a_global_it_reads_changes():
+    global EPOCHS
+
+    @once
+    def train():
+        return EPOCHS * 10
+
+    assert train() == 20
+    EPOCHS = 3
+    assert train() == 30
