@@ -93,8 +93,8 @@ def _value_key(value: Any) -> Any:
     strings (translated) and everything else (modules, functions) left out."""
     if value is None or isinstance(value, (bool, int, float, complex)):
         return value
-    if isinstance(value, (tuple, list, range)) and all(isinstance(v, (bool, int, float)) for v in value):
-        return tuple(value)  # seeds, sizes; not a list the function appends its own notes to
+    if isinstance(value, (tuple, range)) and all(isinstance(v, (bool, int, float)) for v in value):
+        return tuple(value)  # seeds, sizes (a list is left out: the function may append to it)
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     if hasattr(value, "tobytes") and hasattr(value, "dtype"):
