@@ -56,6 +56,17 @@ def test_once_shares_a_result_between_translations_but_not_between_different_cod
 EPOCHS = 2
 
 
+def test_once_takes_functions_that_use_torch_and_numpy():
+    import numpy
+    import torch
+
+    @once
+    def total():
+        return float(torch.as_tensor(numpy.arange(3)).sum())
+
+    assert total() == 3.0 == total()
+
+
 def test_once_runs_again_when_a_global_it_reads_changes():
     global EPOCHS
 
