@@ -161,8 +161,8 @@ def measure(fn: Callable, repeat: int = 7, number: int | None = 1, warmup: int =
     """Time ``fn``: ``warmup`` untimed calls, then ``repeat`` runs of ``number`` calls each.
 
     Use ``number > 1`` for a call too short to time alone (microseconds): a run should last
-    a few milliseconds; ``number=None`` times one call after the warm-up and makes each run
-    last at least ``min_run`` seconds. With ``setup``, every call is ``fn(setup())`` and only
+    a few milliseconds; ``number=None`` times the last warm-up call (one call if ``warmup``
+    is 0) and makes each run last at least ``min_run`` seconds. With ``setup``, every call is ``fn(setup())`` and only
     ``fn`` is timed (e.g. ``setup`` runs a forward pass and ``fn`` its backward).
 
     Args:
@@ -228,11 +228,15 @@ def _timed_runs(func, calls, repeat, number, warmup, min_run, clock) -> list[Tim
         _check_callable(func, names[0], fn)
         _check_callable(func, names[1], setup, optional=True)
     _check_callable(func, "clock", clock)
+    untimed = warmup if number is not None else max(warmup, 1) - 1
+    last = []  # with number=None, each side's last warm-up call is timed to choose number
     for fn, setup in calls:
-        for _ in range(warmup):
+        for _ in range(untimed):
             fn() if setup is None else fn(setup())
-    if number is None:  # one timed call per side tells how many make a run of min_run seconds
-        fastest = min(_run(fn, setup, 1, clock) for fn, setup in calls)
+        if number is None:
+            last.append(_run(fn, setup, 1, clock))
+    if number is None:  # how many calls make a run of min_run seconds on the faster side
+        fastest = min(last)
         number = max(1, math.ceil(min_run / fastest)) if fastest > 0 else 1
     times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeat):
