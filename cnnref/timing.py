@@ -161,9 +161,10 @@ def measure(fn: Callable, repeat: int = 7, number: int | None = 1, warmup: int =
     """Time ``fn``: ``warmup`` untimed calls, then ``repeat`` runs of ``number`` calls each.
 
     Use ``number > 1`` for a call too short to time alone (microseconds): a run should last
-    a few milliseconds; ``number=None`` times the last warm-up call (one call if ``warmup``
-    is 0) and makes each run last at least ``min_run`` seconds. With ``setup``, every call is ``fn(setup())`` and only
-    ``fn`` is timed (e.g. ``setup`` runs a forward pass and ``fn`` its backward).
+    a few milliseconds; ``number=None`` tries runs of 1, 2, 5, 10, 20, ... calls after the
+    warm-up and keeps the first that lasts ``min_run`` seconds. With ``setup``, every call is
+    ``fn(setup())`` and only ``fn`` is timed (e.g. ``setup`` runs a forward pass and ``fn``
+    its backward).
 
     Args:
         fn: the call to time, ``fn()`` (or ``fn(setup())``).
@@ -217,6 +218,18 @@ def compare(ours: Callable, theirs: Callable, repeat: int = 7, number: int | Non
     return Pair(ours_t, theirs_t)
 
 
+def _calls_for(fn: Callable, setup: Callable | None, min_run: float, clock: Callable[[], float]) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... calls whose run lasts at least ``min_run`` (as
+    ``timeit``'s autorange): one slow call does not decide it alone."""
+    number = 1
+    while True:
+        for step in (1, 2, 5):
+            n = number * step
+            if _run(fn, setup, n, clock) * n >= min_run:
+                return n
+        number *= 10
+
+
 def _timed_runs(func, calls, repeat, number, warmup, min_run, clock) -> list[Timing]:
     repeat = _count(func, "repeat", repeat, 1)
     number = None if number is None else _count(func, "number", number, 1)
@@ -228,16 +241,11 @@ def _timed_runs(func, calls, repeat, number, warmup, min_run, clock) -> list[Tim
         _check_callable(func, names[0], fn)
         _check_callable(func, names[1], setup, optional=True)
     _check_callable(func, "clock", clock)
-    untimed = warmup if number is not None else max(warmup, 1) - 1
-    last = []  # with number=None, each side's last warm-up call is timed to choose number
     for fn, setup in calls:
-        for _ in range(untimed):
+        for _ in range(warmup):
             fn() if setup is None else fn(setup())
-        if number is None:
-            last.append(_run(fn, setup, 1, clock))
-    if number is None:  # how many calls make a run of min_run seconds on the faster side
-        fastest = min(last)
-        number = max(1, math.ceil(min_run / fastest)) if fastest > 0 else 1
+    if number is None:  # enough calls for a run of min_run seconds, on each side: the most of them
+        number = max(_calls_for(fn, setup, min_run, clock) for fn, setup in calls)
     times: list[list[float]] = [[] for _ in calls]
     for _ in range(repeat):
         for i, (fn, setup) in enumerate(calls):

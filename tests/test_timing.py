@@ -79,20 +79,22 @@ def test_compare_alternates_the_two_sides_and_reports_ratios():
 
 def test_number_none_makes_runs_last_min_run():
     log = []
-    # the last of the two warm-up calls is timed: 0.0004 s, so 5 calls make a run of 2 ms
-    t = timing.measure(lambda: log.append("call"), repeat=2, number=None, warmup=2, min_run=0.002,
-                       clock=FakeClock([0.0004, 0.002, 0.003], log))
+    # after the untimed warm-up, runs of 1, 2 and 5 calls last 0.4, 0.8 and 2 ms: 5 calls make 2 ms
+    t = timing.measure(lambda: log.append("call"), repeat=2, number=None, warmup=1, min_run=0.002,
+                       clock=FakeClock([0.0004, 0.0008, 0.002, 0.002, 0.003], log))
     assert t.number == 5 and t.times == pytest.approx((0.0004, 0.0006))
-    assert log[:4] == ["call", "clock", "call", "clock"] and log.count("call") == 2 + 2 * 5
-    # without a warm-up, one call is made to choose number
+    assert log[:4] == ["call", "clock", "call", "clock"]
+    assert log.count("call") == 1 + (1 + 2 + 5) + 2 * 5
+    # a call slower than min_run: one call per run, decided by a single call
     log.clear()
     t = timing.measure(lambda: log.append("call"), repeat=1, number=None, warmup=0, min_run=0.002,
                        clock=FakeClock([0.003, 0.003], log))
     assert t.number == 1 and log.count("call") == 2
-    # compare chooses from the faster side, and both sides make the same number of calls
-    pair = timing.compare(lambda: None, lambda: None, repeat=1, number=None, min_run=0.002,
-                          clock=FakeClock([0.001, 0.0005, 0.004, 0.002], []))
-    assert pair.ours.number == pair.theirs.number == 4
+    # compare: each side is sized, and both make the calls the faster side needs (10 here)
+    pair = timing.compare(lambda: None, lambda: None, repeat=1, number=None, warmup=0, min_run=0.002,
+                          clock=FakeClock([0.003] + [0.0002, 0.0004, 0.001, 0.002] + [0.03, 0.002], []))
+    assert pair.ours.number == pair.theirs.number == 10
+    assert pair.ours.times == pytest.approx((0.003,)) and pair.theirs.times == pytest.approx((0.0002,))
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
