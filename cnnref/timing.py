@@ -9,8 +9,9 @@
 - [`machine`][cnnref.timing.machine] names what was measured on: the CPU, its cores, NumPy's
   BLAS and torch.
 
-``timeit`` from the standard library gives only totals per run; the spread, the alternation
-and the thread control are what this module adds, so it is written here.
+``timeit`` from the standard library times one statement at a time, with its setup outside
+every run rather than before every call; alternating two calls, an untimed setup per call and
+the thread control are what this module adds, so it is written here.
 """
 
 from __future__ import annotations
