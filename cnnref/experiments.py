@@ -95,6 +95,8 @@ def _value_key(value: Any) -> Any:
         return value
     if isinstance(value, (tuple, range)) and all(isinstance(v, (bool, int, float)) for v in value):
         return tuple(value)  # seeds, sizes (a list is left out: the function may append to it)
+    if isinstance(value, types.ModuleType):
+        return None  # torch itself has a detach(): a module is code, not data
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     if hasattr(value, "tobytes") and hasattr(value, "dtype"):
