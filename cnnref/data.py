@@ -211,3 +211,103 @@ def iterate_minibatches(
     for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]
         yield tuple(a[idx] for a in arrays)
+
+
+# ----------------------------------------------------------------------------- MNIST-1D
+# Kept as one block at the end of the module (with its own __all__ entry) so it merges apart
+# from the torch datasets above.
+__all__ += ["load_mnist1d"]
+
+MNIST1D_LENGTH = 40  # mnist1d's final_seq_length: every series has 40 points
+
+
+def _mnist1d_generate(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """mnist1d's own generator, offline: ``make_dataset`` with its defaults (``get_dataset``
+    would download), cached per arguments because a run takes about a second.
+
+    ``make_dataset`` reseeds NumPy's and Python's global generators; both are put back as the
+    caller left them. The permutation of the 40 positions is drawn where ``make_dataset``
+    draws it with ``shuffle_seq=True`` (right after the samples), so ``X[:, perm]`` is its
+    shuffled data set (to the last bit or so: it normalises after shuffling, summing in another
+    order) without generating everything a second time.
+    """
+    import random
+
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as e:  # a clear message instead of a bare ModuleNotFoundError
+        raise ImportError("load_mnist1d: needs the mnist1d package (pip install mnist1d)") from e
+
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        args = get_dataset_args()
+        args.num_samples, args.seed, args.shuffle_seq = num_samples, seed, False
+        data = make_dataset(args)
+        perm = np.random.permutation(args.final_seq_length)
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    x = np.concatenate([data["x"], data["x_test"]])  # (num_samples, 40), the train part first
+    y = np.concatenate([data["y"], data["y_test"]]).astype(np.int64)
+    for a in (x, y, perm):
+        a.flags.writeable = False  # cached: callers get copies
+    return x, y, perm, len(data["x"])
+
+
+_mnist1d_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
+
+
+def load_mnist1d(
+    split: str = "train",
+    shuffle_seq: bool = False,
+    num_samples: int = 5000,
+    seed: int = 42,
+    dtype: type = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-1D (Greydanus 2020) as ``(X, y)`` NumPy arrays, generated offline by ``mnist1d``.
+
+    ``X: (N, 40)``, each row one series (centred and scaled to standard deviation 1 over the
+    whole set); ``y: (N,)`` int64 labels 0..9. Add a channel for a convolution:
+    ``X[:, None]`` is ``(N, 1, 40)``. With the defaults this is the paper's data set: 4,000
+    training and 1,000 test series.
+
+    Args:
+        split: ``"train"`` (the first 80 %), ``"test"`` (the rest) or ``"all"``.
+        shuffle_seq: permute the 40 positions with one fixed permutation (the same for every
+            series and both splits), as ``mnist1d``'s ``shuffle_seq=True``: the values stay,
+            their order in space is gone.
+        num_samples: size of the whole set, a positive multiple of 10 (the same number per class).
+        seed: seed of the generator, in ``[0, 2**32)`` (42 is the paper's).
+        dtype: a floating dtype for ``X``.
+
+    Raises:
+        ValueError: an unknown split, ``num_samples`` not a positive multiple of 10, a seed
+            outside NumPy's ``[0, 2**32)``, or a non-floating ``dtype``.
+        ImportError: ``mnist1d`` is not installed.
+
+    Examples:
+        >>> X, y = load_mnist1d("train", num_samples=100)
+        >>> X.shape, X.dtype, y.shape, sorted(set(y.tolist())) == list(range(10))
+        ((80, 40), dtype('float32'), (80,), True)
+        >>> Xs, ys = load_mnist1d("train", shuffle_seq=True, num_samples=100)
+        >>> bool((ys == y).all()), bool((np.sort(Xs, axis=1) == np.sort(X, axis=1)).all())
+        (True, True)
+    """
+    if split not in SPLITS:
+        raise ValueError(f"load_mnist1d: split must be one of {SPLITS}, got {split!r}")
+    if (isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer))
+            or num_samples < 10 or num_samples % 10):
+        raise ValueError(f"load_mnist1d: num_samples must be a positive multiple of 10, got {num_samples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"load_mnist1d: seed must be an int in [0, 2**32), got {seed!r}")
+    if not np.issubdtype(np.dtype(dtype), np.floating):
+        raise ValueError(f"load_mnist1d: dtype must be a floating dtype, got {np.dtype(dtype)}")
+
+    key = (int(num_samples), int(seed))
+    if key not in _mnist1d_cache:
+        _mnist1d_cache[key] = _mnist1d_generate(*key)
+    x, y, perm, n_train = _mnist1d_cache[key]  # n_train: mnist1d's split, its first 80 %
+    if shuffle_seq:
+        x = x[:, perm]
+    part = {"train": slice(0, n_train), "test": slice(n_train, None), "all": slice(None)}[split]
+    return x[part].astype(dtype), y[part].copy()  # copies: the cache stays as generated
