@@ -7,6 +7,12 @@ every epoch, writes the metrics as JSON lines and saves checkpoints atomically, 
 middle of a save never destroys the last good one. ``resume`` continues a run exactly: on the CPU,
 a run that was interrupted and resumed ends with bit-identical weights to one that was not.
 
+A run never writes into a folder that holds another run's files unless it is asked to resume
+or to overwrite it (`cnnref.rundir`), and it checks every option and the checkpoint it resumes
+before its first write. The files of an epoch are written in an order (``last.pt``, which holds
+the best epoch's record, then ``best.pt``, then the JSON line) that lets a resume repair a kill
+at any moment: after it, the files are those of a run that was never interrupted.
+
 Started by ``torchrun`` (which sets ``RANK`` and ``WORLD_SIZE``), the same loop trains with
 PyTorch's ``DistributedDataParallel``: one process per GPU (``nccl``), or per CPU process with
 the ``gloo`` backend where there is no GPU. Only rank 0 logs and writes files.
@@ -24,17 +30,15 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
+import numbers
 import os
 import random
-import re
 import sys
 import time
-import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, ClassVar, Iterable, Mapping
 
 import numpy as np
 import torch
@@ -42,15 +46,27 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from cnnref.checkpoint import (CHECKPOINT_FORMAT, CheckpointError, check_like, check_optimizer_state,
+                               check_training_checkpoint, load_checkpoint, save_checkpoint)
+from cnnref.rundir import (RunFolderError, append_line, check_folder, clean_temporary_files, copy_file,
+                           remove_run_files, write_json, write_lines)
+
 __all__ = [
     "DATASETS",
     "TrainConfig",
+    "ConfigError",
+    "Range",
     "Run",
     "CheckpointError",
+    "RunFolderError",
     "fit",
+    "check_data_options",
+    "resume_conflicts",
+    "check_saved_config",
     "pick_device",
     "autocast_dtype",
     "make_dataset",
+    "split_sizes",
     "ImageDataset",
     "num_classes",
     "make_optimizer",
@@ -75,14 +91,69 @@ DIGITS_MEAN, DIGITS_STD = 0.234, 0.312
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "cosine", "step")
 AMP_DTYPES = ("auto", "bf16", "fp16")
-CHECKPOINT_FORMAT = "cnnref-checkpoint-v1"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, unreadable, unsafe, or for another model."""
 
 
 # --------------------------------------------------------------------------- configuration
+
+class ConfigError(ValueError):
+    """An option outside its range. ``key`` names it (a `TrainConfig` field) and ``reason``
+    says what was expected and what was given (the command line shows it as ``--key``)."""
+
+    def __init__(self, owner: str, key: str, reason: str):
+        super().__init__(f"{owner}: {key} {reason}")
+        self.key, self.reason = key, reason
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Range:
+    """The numbers an option accepts: ints or (finite) floats between two bounds, each open
+    or closed, and ``None`` if ``optional``.
+
+    Examples:
+        >>> Range(float, 0, 1, high_open=True).describe()
+        'a number in [0, 1)'
+        >>> Range(float, 0, low_open=True).check(float("inf"))
+        'must be a finite number > 0, got inf'
+    """
+
+    kind: type
+    low: int | float | None = None
+    high: int | float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    optional: bool = False
+
+    def describe(self) -> str:
+        what = "an int" if self.kind is int else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{what} in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+        if self.kind is float:
+            what = "a finite number"
+        if self.low is not None:
+            return f"{what} {'>' if self.low_open else '>='} {self.low}"
+        return what
+
+    def check(self, value: Any) -> str | None:
+        """``None`` if ``value`` is in the range, else the reason (``"must be ..., got ..."``)."""
+        if value is None and self.optional:
+            return None
+        kind = numbers.Integral if self.kind is int else numbers.Real
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if ok and self.kind is float:
+            ok = math.isfinite(value)
+        if ok and self.low is not None:
+            ok = value > self.low if self.low_open else value >= self.low
+        if ok and self.high is not None:
+            ok = value < self.high if self.high_open else value <= self.high
+        return None if ok else f"must be {self.describe()}{' or None' if self.optional else ''}, got {value!r}"
+
 
 @dataclass
 class TrainConfig:
@@ -96,30 +167,38 @@ class TrainConfig:
             ``batch_size * WORLD_SIZE``, as in PyTorch's convention).
         optimizer: ``"sgd"`` (with ``momentum``), ``"adam"`` or ``"adamw"``.
         lr: learning rate.
-        momentum: SGD momentum.
+        momentum: SGD momentum, in [0, 1).
         weight_decay: L2 penalty (decoupled for AdamW).
         schedule: ``"none"``, ``"cosine"`` (to 0 over ``epochs``) or ``"step"`` (times
             ``gamma`` every ``step_size`` epochs).
         step_size: epochs between two decays of ``"step"``.
-        gamma: factor of ``"step"``.
+        gamma: factor of ``"step"``, in (0, 1].
         clip_grad: clip the global gradient norm to this value (``None``: no clipping).
         per_class: train on only this many examples per class (a small data set).
         val_fraction: share of each class of the training split held out for validation
             (``best.pt`` is the epoch with the best validation accuracy; ``0``: no validation
             set, ``best.pt`` is the last epoch).
+        shift: move each training image at random by up to this many pixels (smaller than
+            the image).
         device: ``"auto"`` (CUDA, then MPS, then CPU), or ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
         amp: mixed precision; ``None``: on for CUDA, off elsewhere.
         amp_dtype: ``"auto"`` (bfloat16 where supported, else float16), ``"bf16"`` or ``"fp16"``.
         channels_last: NHWC memory layout; ``None``: on for CUDA, off elsewhere.
         compile: wrap the model in ``torch.compile``.
         deterministic: ask torch for deterministic kernels (slower on GPUs).
-        seed: seeds the weights, the shuffling and every random generator.
+        seed: seeds the weights, the shuffling and every random generator (0 to 2**32 - 1).
         num_workers: DataLoader worker processes (the digits sit in memory: 0 is fine).
         out: folder for ``last.pt``, ``best.pt``, ``metrics.jsonl`` and ``metrics.json``
-            (``None``: write nothing).
-        resume: continue from ``out/last.pt`` when it exists.
+            (``None``: write nothing). A folder that holds any of them is refused unless
+            ``resume`` or ``overwrite`` is set.
+        resume: continue the run in ``out`` from its ``last.pt`` (a new run if ``out`` holds
+            no run); the options that shape training must be those of that run.
+        overwrite: delete the run files in ``out`` and start a new run there.
         progress: show a progress bar; ``None``: only when the output is a terminal.
         verbose: print one line per epoch.
+
+    Raises:
+        ConfigError: an option of the wrong type or outside its range, naming it.
 
     Examples:
         >>> TrainConfig(epochs=3).epochs
@@ -127,7 +206,11 @@ class TrainConfig:
         >>> TrainConfig(optimizer="rmsprop")
         Traceback (most recent call last):
         ...
-        ValueError: TrainConfig: optimizer must be one of ('sgd', 'adam', 'adamw'), got 'rmsprop'
+        cnnref.train.ConfigError: TrainConfig: optimizer must be one of ('sgd', 'adam', 'adamw'), got 'rmsprop'
+        >>> TrainConfig(lr=float("nan"))
+        Traceback (most recent call last):
+        ...
+        cnnref.train.ConfigError: TrainConfig: lr must be a finite number > 0, got nan
     """
 
     model: str = "lenet5"
@@ -155,35 +238,137 @@ class TrainConfig:
     num_workers: int = 0
     out: str | None = None
     resume: bool = False
+    overwrite: bool = False
     progress: bool | None = None
     verbose: bool = True
 
+    # The numeric options and their ranges (the command line checks its options with them).
+    OPTIONS: ClassVar[dict[str, Range]] = {
+        "epochs": Range(int, 1), "batch_size": Range(int, 1), "step_size": Range(int, 1),
+        "per_class": Range(int, 1, optional=True), "val_fraction": Range(float, 0, 1, high_open=True),
+        "shift": Range(int, 0), "lr": Range(float, 0, low_open=True),
+        "momentum": Range(float, 0, 1, high_open=True), "weight_decay": Range(float, 0),
+        "gamma": Range(float, 0, 1, low_open=True), "clip_grad": Range(float, 0, low_open=True, optional=True),
+        "seed": Range(int, 0, 2 ** 32 - 1),  # NumPy's generator takes no more
+        "num_workers": Range(int, 0, _cpus()),
+    }
+    # Options that say how this process runs, not what it computes: never saved, never compared.
+    RUN_CONTROL: ClassVar[tuple[str, ...]] = ("out", "resume", "overwrite", "progress", "verbose")
+    # Options that a resumed run may change (another machine); the others must match the checkpoint's.
+    HARDWARE: ClassVar[tuple[str, ...]] = ("device", "amp", "amp_dtype", "channels_last", "compile",
+                                           "deterministic", "num_workers")
+    # Options holding a path: compared as the files they name.
+    PATHS: ClassVar[tuple[str, ...]] = ()
+
     def __post_init__(self):
+        from cnnref.models import MODELS
+
         name = type(self).__name__
-        for key, choices in (("dataset", tuple(DATASETS)), ("optimizer", OPTIMIZERS),
-                             ("schedule", SCHEDULES), ("amp_dtype", AMP_DTYPES)):
-            if getattr(self, key) not in choices:
-                raise ValueError(f"{name}: {key} must be one of {choices}, got {getattr(self, key)!r}")
-        if isinstance(self.shift, bool) or not isinstance(self.shift, int) or self.shift < 0:
-            raise ValueError(f"{name}: shift must be an int >= 0, got {self.shift!r}")
-        for key in ("epochs", "batch_size", "step_size"):
+        for key, choices in (("model", tuple(sorted(MODELS))), ("dataset", tuple(DATASETS)),
+                             ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("amp_dtype", AMP_DTYPES)):
             value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: {key} must be a positive int, got {value!r}")
-        if self.per_class is not None and (not isinstance(self.per_class, int) or self.per_class < 1):
-            raise ValueError(f"{name}: per_class must be a positive int or None, got {self.per_class!r}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"{name}: val_fraction must be in [0, 1), got {self.val_fraction!r}")
-        if not self.lr > 0:
-            raise ValueError(f"{name}: lr must be positive, got {self.lr!r}")
-        if self.clip_grad is not None and not self.clip_grad > 0:
-            raise ValueError(f"{name}: clip_grad must be positive or None, got {self.clip_grad!r}")
-        if self.resume and not self.out:
-            raise ValueError(f"{name}: resume needs out, the folder that holds last.pt")
+            if not isinstance(value, str) or value not in choices:
+                raise ConfigError(name, key, f"must be one of {choices}, got {value!r}")
+        for key, allowed in type(self).OPTIONS.items():
+            reason = allowed.check(getattr(self, key))
+            if reason:
+                raise ConfigError(name, key, reason)
+        for key in ("compile", "deterministic", "resume", "overwrite", "verbose"):
+            if not isinstance(getattr(self, key), bool):
+                raise ConfigError(name, key, f"must be True or False, got {getattr(self, key)!r}")
+        for key in ("amp", "channels_last", "progress"):
+            if getattr(self, key) is not None and not isinstance(getattr(self, key), bool):
+                raise ConfigError(name, key, f"must be True, False or None, got {getattr(self, key)!r}")
+        if not isinstance(self.device, str) or not self.device:
+            raise ConfigError(name, "device", f"must be a device name such as 'auto' or 'cpu', got {self.device!r}")
+        if isinstance(self.out, os.PathLike):
+            self.out = os.fspath(self.out)
+        if self.out is not None and (not isinstance(self.out, str) or not self.out.strip()):
+            raise ConfigError(name, "out", f"must name a folder (or be None to write nothing), got {self.out!r}")
+        if self.resume and self.overwrite:
+            raise ConfigError(name, "overwrite", "contradicts resume: resume continues the run in out, "
+                                                 "overwrite deletes it; set one of them")
+        for key in ("resume", "overwrite"):
+            if getattr(self, key) and not self.out:
+                raise ConfigError(name, key, "needs out, the folder that holds the run")
 
     def to_dict(self) -> dict[str, Any]:
-        """The configuration as a dict of plain values (what checkpoints store)."""
+        """The configuration as a dict of plain values."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def record(self) -> dict[str, Any]:
+        """What checkpoints and ``metrics.json`` store: `to_dict` without the options that only
+        say how this process runs (``out``, ``resume``, ``overwrite``, ``progress``, ``verbose``).
+
+        Examples:
+            >>> "resume" in TrainConfig(out="runs/a", resume=True).record()
+            False
+        """
+        return {k: v for k, v in self.to_dict().items() if k not in self.RUN_CONTROL}
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal plain values; 1 and 1.0 are the same number, True and 1 are not."""
+    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+        return type(a) is type(b) and isinstance(a, (bool, str, type(None))) and a == b
+    return a == b
+
+
+def resume_conflicts(cfg: TrainConfig, saved: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The options of ``cfg`` that contradict the configuration a checkpoint was trained with.
+
+    Every option that shapes training must match; those of `TrainConfig.HARDWARE` (device,
+    precision, workers ...) and `TrainConfig.RUN_CONTROL` may differ.
+
+    Returns:
+        ``(key, given, saved)`` for each contradiction, in field order.
+
+    Examples:
+        >>> saved = TrainConfig(dataset="digits-0-4", epochs=12).record()
+        >>> resume_conflicts(TrainConfig(dataset="digits-5-9", epochs=12, device="cpu"), saved)
+        [('dataset', 'digits-5-9', 'digits-0-4')]
+    """
+    conflicts = []
+    for key, given in cfg.record().items():
+        if key in cfg.HARDWARE or key not in saved:
+            continue
+        theirs = saved[key]
+        if key in cfg.PATHS and isinstance(theirs, str) and isinstance(given, str):
+            same = os.path.realpath(given) == os.path.realpath(theirs)
+        else:
+            same = _same_value(given, theirs)
+        if not same:
+            conflicts.append((key, given, theirs))
+    return conflicts
+
+
+def check_saved_config(cfg: TrainConfig, saved: Any, path: str | os.PathLike, caller: str = "resume") -> None:
+    """Check the configuration stored in a checkpoint: a dict holding every option of
+    ``type(cfg)`` (and no other), each in its range.
+
+    Raises:
+        CheckpointError: naming the missing, unknown or invalid option.
+    """
+    prefix = f"{caller}: '{path}' is not a usable training checkpoint: config"
+    if not isinstance(saved, Mapping):
+        raise CheckpointError(f"{prefix} is {type(saved).__name__}, expected a dict")
+    known = cfg.record()
+    missing = [k for k in known if k not in saved]
+    unknown = [k for k in saved if k not in known and k not in cfg.RUN_CONTROL]
+    if unknown:
+        raise CheckpointError(f"{caller}: '{path}' was written by a run with options {', '.join(map(str, unknown))}, "
+                              f"which {type(cfg).__name__} does not have: continue it with the command that "
+                              f"started it (cnnref finetune for a fine-tuning run)")
+    if missing:
+        raise CheckpointError(f"{prefix} has no {', '.join(missing)}")
+    try:
+        type(cfg)(**{**cfg.to_dict(), **{k: saved[k] for k in known}})
+    except ConfigError as e:
+        raise CheckpointError(f"{prefix}.{e.key} {e.reason}") from None
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{prefix}: {' '.join(str(e).split())}") from None
 
 
 @dataclass
@@ -275,6 +460,29 @@ def num_classes(name: str) -> int:
     if name not in DATASETS:
         raise ValueError(f"num_classes: unknown dataset {name!r}, expected one of {', '.join(DATASETS)}")
     return len(DATASETS[name])
+
+
+def split_sizes(name: str, val_fraction: float = 0.0, per_class: int | None = None, seed: int = 0
+                ) -> dict[int, tuple[int, int]]:
+    """How many examples of each digit `make_dataset` puts into the ``"train"`` and ``"val"``
+    splits: ``{digit: (n_train, n_val)}``.
+
+    Examples:
+        >>> split_sizes("digits-0-4", val_fraction=0.1, per_class=20)[0]
+        (20, 13)
+    """
+    from cnnref.data import load_digits
+
+    if name not in DATASETS:
+        raise ValueError(f"split_sizes: unknown dataset {name!r}, expected one of {', '.join(DATASETS)}")
+    _, digit = load_digits("train", classes=DATASETS[name], seed=seed)  # 8x8: no resizing
+    sizes = {}
+    for c in DATASETS[name]:
+        n = int((digit == c).sum())
+        n_val = int(round(n * val_fraction))
+        n_train = n - n_val if per_class is None else min(n - n_val, per_class)
+        sizes[c] = (n_train, n_val)
+    return sizes
 
 
 class ImageDataset(Dataset):
@@ -382,14 +590,17 @@ def _train_loader(dataset: Dataset, cfg: TrainConfig, epoch: int, dist: "_Dist",
     """A fresh loader per epoch whose order depends only on (seed, epoch): a resumed run
     sees the same batches as an uninterrupted one."""
     pin = device.type == "cuda"
+    # a batch larger than the data is the whole data: the same batches, and older torch versions'
+    # BatchSampler preallocate a list of batch_size entries (MemoryError for a huge --batch-size)
+    batch_size = min(cfg.batch_size, len(dataset))
     if dist.world_size > 1:
         from torch.utils.data.distributed import DistributedSampler
 
         sampler = DistributedSampler(dataset, num_replicas=dist.world_size, rank=dist.rank, shuffle=True, seed=cfg.seed)
         sampler.set_epoch(epoch)  # each epoch its own order, the same on every rank
-        return DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.num_workers, pin_memory=pin)
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=cfg.num_workers, pin_memory=pin)
     generator = torch.Generator().manual_seed(cfg.seed + epoch)  # the rule DistributedSampler uses
-    return DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, generator=generator,
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator,
                       num_workers=cfg.num_workers, pin_memory=pin)
 
 
@@ -507,95 +718,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 # --------------------------------------------------------------------------- checkpoints
 
-def _temporary_name(path: Path) -> Path:
-    """A fresh name beside ``path`` (same folder, so the final rename stays on one file system)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-
-
-def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``state`` with ``torch.save`` atomically: to a temporary file in the same folder,
-    flushed to disk (``fsync``), then renamed over ``path`` (``os.replace``).
-
-    A crash or an error during the write leaves the previous file at ``path`` untouched (and
-    no temporary file behind).
-
-    Args:
-        state: tensors and plain values (dicts, lists, numbers, strings, ``None``).
-        path: destination, e.g. ``runs/a/last.pt``; its folder is created.
-
-    Returns:
-        The path written.
-
-    Examples:
-        >>> import tempfile
-        >>> p = save_checkpoint({"w": torch.ones(2)}, Path(tempfile.mkdtemp()) / "x.pt")
-        >>> torch.load(p, weights_only=True)["w"]
-        tensor([1., 1.])
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_name(path)
-    try:
-        with open(tmp, "xb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old or the new file
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return path
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a file written by `save_checkpoint` (or any ``torch.save`` of tensors and
-    plain values) with ``torch.load(weights_only=True)``: it never unpickles arbitrary objects.
-
-    Args:
-        path: the checkpoint file.
-        map_location: where to put the tensors.
-
-    Returns:
-        The saved dict.
-
-    Raises:
-        CheckpointError: the file does not exist, is not a torch checkpoint, is corrupt, or
-            holds objects other than tensors and plain values (a pickle that would run code).
-
-    Examples:
-        >>> load_checkpoint("no/such/file.pt")
-        Traceback (most recent call last):
-        ...
-        cnnref.train.CheckpointError: load_checkpoint: no checkpoint at 'no/such/file.pt'
-    """
-    import pickle
-
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"load_checkpoint: no checkpoint at '{path}'")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        unsafe = re.search(r"GLOBAL ([\w.]+)", str(e))  # the weights-only unpickler names what it refused
-        if unsafe:
-            raise CheckpointError(f"load_checkpoint: '{path}' holds an object ({unsafe.group(1)}) that is not a "
-                                  f"tensor or plain value; refusing to unpickle it (weights_only=True)") from None
-        detail = [line for line in str(e).splitlines() if line.strip()][-2:-1] or [type(e).__name__]
-        raise CheckpointError(f"load_checkpoint: '{path}' is not a readable checkpoint ({detail[0].strip()})") from None
-    except Exception as e:  # garbage makes the unpickler fail in many ways (EOFError, IndexError, ...)
-        detail = " ".join(str(e).split())[:200] or type(e).__name__
-        raise CheckpointError(f"load_checkpoint: '{path}' is not a readable checkpoint ({detail})") from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"load_checkpoint: '{path}' holds a {type(state).__name__}, expected a dict")
-    return state
-
-
 def _checkpoint_state(cfg, model, optimizer, scheduler, scaler, epoch, history, best) -> dict[str, Any]:
     return {
         "format": CHECKPOINT_FORMAT,
@@ -607,27 +729,10 @@ def _checkpoint_state(cfg, model, optimizer, scheduler, scaler, epoch, history, 
         "scaler": scaler.state_dict() if scaler.is_enabled() else None,
         "epoch": epoch,  # epochs completed
         "rng": rng_state(),
-        "config": cfg.to_dict(),
+        "config": cfg.record(),
         "history": history,
         "best": best,
     }
-
-
-def _check_architecture(ckpt: dict[str, Any], cfg: TrainConfig, path: Path) -> None:
-    if ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"resume: '{path}' is not a cnnref training checkpoint")
-    if ckpt["model_name"] != cfg.model or ckpt["num_classes"] != num_classes(cfg.dataset):
-        raise CheckpointError(f"resume: '{path}' is for model {ckpt['model_name']!r} with {ckpt['num_classes']} "
-                              f"classes, not {cfg.model!r} with {num_classes(cfg.dataset)}")
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """JSON file, written atomically like the checkpoints."""
-    tmp = _temporary_name(path)
-    with open(tmp, "x", encoding="utf8") as f:
-        json.dump(obj, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- several processes
@@ -760,10 +865,129 @@ def evaluate(net: nn.Module, loader: Iterable, device: torch.device, dtype: torc
     loss_sum, correct, count = _all_reduce(totals, dist or _Dist()).tolist()
     return loss_sum / max(count, 1), correct / max(count, 1)
 
-
 def _log(cfg: TrainConfig, dist: _Dist, message: str) -> None:
     if cfg.verbose and dist.main:
         print(message, flush=True)
+
+
+def check_data_options(cfg: TrainConfig, model: nn.Module) -> None:
+    """Check the options whose range depends on the model and the data: ``shift`` smaller than
+    the model's input image, and a ``val_fraction`` (with ``per_class``) that leaves at least
+    one training example, and holds out at least one validation example, of every class.
+
+    Raises:
+        ConfigError: naming the option.
+
+    Examples:
+        >>> from cnnref.models import get_model
+        >>> check_data_options(TrainConfig(shift=40), get_model("lenet5"))
+        Traceback (most recent call last):
+        ...
+        cnnref.train.ConfigError: fit: shift must be smaller than the 32-pixel image of lenet5, got 40
+    """
+    side = min(model.input_size[-2:])
+    if cfg.shift >= side:
+        raise ConfigError("fit", "shift", f"must be smaller than the {side}-pixel image of {cfg.model}, got {cfg.shift}")
+    sizes = split_sizes(cfg.dataset, cfg.val_fraction, cfg.per_class)
+    for digit, (n_train, n_val) in sizes.items():
+        if n_train == 0:
+            raise ConfigError("fit", "val_fraction", f"leaves no training example of digit {digit} "
+                                                     f"({n_val} of {n_val} held out), got {cfg.val_fraction!r}")
+        if cfg.val_fraction and n_val == 0:
+            raise ConfigError("fit", "val_fraction", f"holds out no example of digit {digit} (it has "
+                                                     f"{n_train}); expected 0 or at least {0.5 / n_train:.3g}, "
+                                                     f"got {cfg.val_fraction!r}")
+
+
+def _read_resume_checkpoint(cfg: TrainConfig, path: Path) -> dict[str, Any]:
+    """``out/last.pt``, checked in full against ``cfg`` before anything is built from it."""
+    ckpt = load_checkpoint(path)
+    saved = ckpt.get("config")
+    if ckpt.get("format") == CHECKPOINT_FORMAT and isinstance(saved, Mapping):
+        conflicts = resume_conflicts(cfg, saved)  # first: it names the option (--dataset, --epochs ...)
+        if conflicts:
+            key, given, theirs = conflicts[0]
+            raise ConfigError("resume", key, f"{given!r} contradicts '{path}', which was trained with "
+                                             f"{key}={theirs!r}: leave the option as it was to continue that "
+                                             f"run, or start a new run in another folder")
+    check_training_checkpoint(ckpt, path, cfg.model, num_classes(cfg.dataset))
+    check_saved_config(cfg, ckpt["config"], path)
+    if ckpt["epoch"] > cfg.epochs:
+        raise CheckpointError(f"resume: '{path}' is not a usable training checkpoint: epoch is {ckpt['epoch']}, "
+                              f"beyond its own epochs={cfg.epochs}")
+    for record in ckpt["history"]:
+        if (record["val_accuracy"] is None) != (cfg.val_fraction == 0):
+            raise CheckpointError(f"resume: '{path}' is not a usable training checkpoint: history[{record['epoch'] - 1}]"
+                                  f".val_accuracy is {record['val_accuracy']!r} with val_fraction={cfg.val_fraction}")
+    return ckpt
+
+
+def _one_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return " ".join(lines[:2])[:300] or type(error).__name__
+
+
+def _restore(ckpt: dict[str, Any], path: Path, cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
+             scheduler, scaler: torch.amp.GradScaler) -> tuple[int, list, dict]:
+    """Load a checked checkpoint into the run's objects; anything that does not fit ends with
+    one CheckpointError. Returns ``(epochs completed, history, best)``."""
+    def broken(what: str, error: BaseException):
+        return CheckpointError(f"resume: '{path}' {what}: {_one_line(error)}")
+
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, ValueError, TypeError, KeyError) as e:
+        raise broken(f"holds weights that do not fit {cfg.model}", e) from None
+    fresh_groups, saved_groups = optimizer.state_dict()["param_groups"], ckpt["optimizer"]["param_groups"]
+    if len(saved_groups) != len(fresh_groups):
+        raise CheckpointError(f"resume: '{path}' holds {len(saved_groups)} optimizer parameter groups, this run "
+                              f"has {len(fresh_groups)}")
+    for i, (group, fresh) in enumerate(zip(saved_groups, fresh_groups)):
+        check_like(group, fresh, f"optimizer.param_groups[{i}]", path)
+    check_optimizer_state(ckpt["optimizer"]["state"], optimizer, cfg.optimizer, path)
+    try:
+        optimizer.load_state_dict(ckpt["optimizer"])
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        raise broken(f"holds an optimizer state that does not fit this {cfg.optimizer} optimizer", e) from None
+    if (scheduler is None) != (ckpt["scheduler"] is None):
+        raise CheckpointError(f"resume: '{path}' is not a usable training checkpoint: scheduler is "
+                              f"{'None' if ckpt['scheduler'] is None else 'a dict'}, expected "
+                              f"{'None' if scheduler is None else 'the state of its ' + cfg.schedule + ' schedule'}")
+    if scheduler is not None:
+        check_like(ckpt["scheduler"], scheduler.state_dict(), "scheduler", path)
+        scheduler.load_state_dict(ckpt["scheduler"])
+    if ckpt["scaler"] is not None:  # a run on another device may not use it; it must still be a scaler's
+        check_like(ckpt["scaler"], torch.amp.GradScaler("cpu", enabled=True).state_dict(), "scaler", path)
+        if scaler.is_enabled():
+            scaler.load_state_dict(ckpt["scaler"])
+    try:
+        set_rng_state(ckpt["rng"])
+    except (RuntimeError, ValueError, TypeError, KeyError, OverflowError) as e:
+        raise broken("holds random generator states that do not load", e) from None
+    return ckpt["epoch"], list(ckpt["history"]), dict(ckpt["best"])
+
+
+def _prepare_folder(out: Path, mode: str, ckpt: dict[str, Any] | None) -> None:
+    """The first writes of a run, once every check has passed: remove what killed processes
+    left, and make the folder agree with ``last.pt``."""
+    clean_temporary_files(out)
+    if mode == "overwrite":
+        remove_run_files(out)
+    if ckpt is None:
+        return
+    write_lines(out / "metrics.jsonl", ckpt["history"])  # last.pt is the truth; a kill may have cut a line
+    if ckpt["best"]["epoch"] == ckpt["epoch"]:
+        # last.pt is the best epoch, and a kill may have come before best.pt was written: copy it
+        copy_file(out / "last.pt", out / "best.pt")
+
+
+def _save_epoch(out: Path, state: dict[str, Any], improved: bool, record: dict[str, Any]) -> None:
+    """The files of one epoch, in the order that lets a resume repair a kill at any point:
+    ``last.pt`` (which holds the best epoch's record), then ``best.pt``, then the JSON line."""
+    save_checkpoint(state, out / "last.pt")
+    if improved:
+        save_checkpoint(state, out / "best.pt")
+    append_line(out / "metrics.jsonl", record)
 
 
 def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | None = None,
@@ -772,6 +996,9 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
 
     Under ``torchrun`` (``RANK``/``WORLD_SIZE`` in the environment) this process trains its
     share with DistributedDataParallel, and only rank 0 prints and writes files.
+
+    Every check (the options, the output folder, the checkpoint to resume) comes before the
+    first write: a run that fails before training leaves its folder as it found it.
 
     Args:
         cfg: the run's configuration.
@@ -784,9 +1011,16 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
     Returns:
         A `Run`: the model, the final metrics and the history.
 
-    Files in ``cfg.out`` (rank 0): ``last.pt`` after every epoch, ``best.pt`` at the best
-    validation accuracy, ``metrics.jsonl`` (one line per epoch) and ``metrics.json`` (final
-    ``test_accuracy``, ``history``, ...).
+    Raises:
+        ConfigError: an option out of its range, or one that contradicts the run resumed.
+        RunFolderError: ``cfg.out`` holds a run and neither ``resume`` nor ``overwrite`` is set.
+        CheckpointError: the ``last.pt`` to resume from is unreadable, malformed or for another model.
+        RuntimeError: the training loss became NaN or infinite (the files keep the last good epoch).
+
+    Files in ``cfg.out`` (rank 0), each written atomically: ``last.pt`` after every epoch,
+    ``best.pt`` at the best validation accuracy, ``metrics.jsonl`` (one line per epoch) and
+    ``metrics.json`` (final ``test_accuracy``, ``history``, ...). After a kill at any moment,
+    ``resume`` ends with the files an uninterrupted run writes.
 
     Examples:
         >>> run = fit(TrainConfig(epochs=1, per_class=10, val_fraction=0, verbose=False))
@@ -794,6 +1028,10 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
         True
     """
     from cnnref.models import get_model
+
+    out = Path(cfg.out) if cfg.out else None
+    mode = check_folder(out, cfg.resume, cfg.overwrite) if out is not None else "none"
+    ckpt = _read_resume_checkpoint(cfg, out / "last.pt") if mode == "resume" else None
 
     dist, dist_device = _setup_distributed(cfg.device)
     device = dist_device or pick_device(cfg.device)
@@ -806,6 +1044,7 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
     seed_everything(cfg.seed, cfg.deterministic)
     if model is None:
         model = get_model(cfg.model, num_classes=num_classes(cfg.dataset))
+    check_data_options(cfg, model)
     channels, size = model.input_size[0], model.input_size[-1]
     train_set = make_dataset(cfg.dataset, "train", size, channels, cfg.per_class, cfg.val_fraction, cfg.shift)
     val_set = make_dataset(cfg.dataset, "val", size, channels, val_fraction=cfg.val_fraction) if cfg.val_fraction else None
@@ -817,28 +1056,10 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
     scheduler = make_scheduler(optimizer, cfg.schedule, cfg.epochs, cfg.step_size, cfg.gamma)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
 
-    out = Path(cfg.out) if cfg.out else None
     start_epoch, history, best = 0, [], {"epoch": 0, "val_accuracy": -1.0, "val_loss": float("inf")}
-    if out is not None and (out / "last.pt").exists():
-        if not cfg.resume:
-            raise ValueError(f"fit: '{out}' already holds a run (last.pt): resume it (resume=True, --resume) "
-                             f"or choose another out folder")
-        ckpt = load_checkpoint(out / "last.pt", map_location=device)
-        _check_architecture(ckpt, cfg, out / "last.pt")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None and ckpt["scheduler"] is not None:
-            scheduler.load_state_dict(ckpt["scheduler"])
-        if scaler.is_enabled() and ckpt["scaler"] is not None:
-            scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt["rng"])
-        start_epoch, history, best = ckpt["epoch"], ckpt["history"], ckpt["best"]
+    if ckpt is not None:
+        start_epoch, history, best = _restore(ckpt, out / "last.pt", cfg, model, optimizer, scheduler, scaler)
         _log(cfg, dist, f"resuming {out / 'last.pt'} after epoch {start_epoch}")
-    if out is not None and dist.main:
-        out.mkdir(parents=True, exist_ok=True)
-        # the history in last.pt is the truth: rewrite the JSON lines from it
-        with open(out / "metrics.jsonl", "w", encoding="utf8") as f:
-            f.writelines(json.dumps(record) + "\n" for record in history)
 
     net = model
     if dist.world_size > 1:
@@ -847,6 +1068,8 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if cfg.compile:
         net = torch.compile(net)
+    if out is not None and dist.main:
+        _prepare_folder(out, mode, ckpt)
 
     n_params = sum(p.numel() for p in model.parameters())
     precision = {None: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16 + GradScaler"}[dtype]
@@ -863,6 +1086,10 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
         if dist.world_size > 1:  # every process's share
             train_loss, train_acc = (v / dist.world_size for v in
                                      _all_reduce(torch.tensor([train_loss, train_acc], device=device), dist).tolist())
+        if not math.isfinite(train_loss):
+            where = f"; {out / 'last.pt'} keeps epoch {epoch - 1}" if out is not None and epoch > 1 else ""
+            raise RuntimeError(f"fit: training diverged in epoch {epoch} (train loss {train_loss}): lower lr, "
+                               f"weight_decay or clip_grad and start a new run{where}")
         lrs = [group["lr"] for group in optimizer.param_groups]
         if scheduler is not None:
             scheduler.step()
@@ -882,11 +1109,7 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
                         + f"test loss {test_loss:.4f} acc {test_acc:6.2%}  {record['time_s']:.1f}s")
         if out is not None and dist.main:
             state = _checkpoint_state(cfg, model, optimizer, scheduler, scaler, epoch, history, best)
-            save_checkpoint(state, out / "last.pt")
-            if improved:
-                save_checkpoint(state, out / "best.pt")
-            with open(out / "metrics.jsonl", "a", encoding="utf8") as f:
-                f.write(json.dumps(record) + "\n")
+            _save_epoch(out, state, improved, record)
 
     last = history[-1] if history else {}
     metrics = {
@@ -895,10 +1118,10 @@ def fit(cfg: TrainConfig, model: nn.Module | None = None, params: Iterable | Non
         "best_epoch": best["epoch"], "best_val_accuracy": best["val_accuracy"] if best["val_accuracy"] >= 0 else None,
         "train_time_s": sum(r["time_s"] for r in history), "parameters": n_params,
         "train_examples": len(train_set), "device": str(device), "world_size": dist.world_size,
-        "precision": precision, "config": cfg.to_dict(), **(extra or {}), "history": history,
+        "precision": precision, "config": cfg.record(), **(extra or {}), "history": history,
     }
     if out is not None and dist.main:
-        _write_json(out / "metrics.json", metrics)
+        write_json(out / "metrics.json", metrics)
     if dist.world_size > 1:
         import torch.distributed as tdist
 

@@ -247,7 +247,7 @@ def test_cli_errors_are_one_line(case, tmp_path, capsys, other_architecture):
                                "made for 'caffe_lenet'"),
         "resume other architecture": (["train", "--out", other_architecture, "--resume"],
                                       "is for model 'caffe_lenet'"),
-        "bad value": (["train", "--val-fraction", "1.5"], "val_fraction must be in [0, 1)"),
+        "bad value": (["train", "--val-fraction", "1.5"], "argument --val-fraction: expected a number in [0, 1)"),
     }[case]
     status, err = error_of(capsys, argv + ["--quiet"])
     assert status != 0
