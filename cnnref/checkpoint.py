@@ -25,12 +25,15 @@ from typing import Any, Mapping
 
 import torch
 
+from cnnref.data import num_classes
 from cnnref.rundir import atomic_write
+from cnnref.seeding import rng_state
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "RECORD_KEYS",
     "CheckpointError",
+    "checkpoint_state",
     "save_checkpoint",
     "load_checkpoint",
     "check_training_checkpoint",
@@ -114,6 +117,40 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not isinstance(state, dict):
         raise CheckpointError(f"load_checkpoint: '{path}' holds a {type(state).__name__}, expected a dict")
     return state
+
+
+def checkpoint_state(cfg: Any, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                     scaler: torch.amp.GradScaler, epoch: int, history: list[dict[str, Any]],
+                     best: dict[str, Any]) -> dict[str, Any]:
+    """Everything a run needs to continue after ``epoch`` epochs, as tensors and plain values:
+    the weights, the optimizer, scheduler and scaler states, every random generator, the
+    configuration (``cfg.record()``), the history and the best epoch's record (so that a resume
+    can tell whether ``best.pt`` was written).
+
+    Examples:
+        >>> from cnnref.config import TrainConfig
+        >>> from cnnref.models import get_model
+        >>> net = get_model("lenet5", num_classes=10)
+        >>> opt = torch.optim.Adam(net.parameters())
+        >>> state = checkpoint_state(TrainConfig(), net, opt, None, torch.amp.GradScaler("cpu", enabled=False),
+        ...                          1, [], {"epoch": 1, "val_accuracy": 0.5, "val_loss": 1.0})
+        >>> state["format"], state["model_name"], state["scaler"]
+        ('cnnref-checkpoint-v1', 'lenet5', None)
+    """
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model_name": cfg.model,
+        "num_classes": num_classes(cfg.dataset),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "scaler": scaler.state_dict() if scaler.is_enabled() else None,
+        "epoch": epoch,  # epochs completed
+        "rng": rng_state(),
+        "config": cfg.record(),
+        "history": history,
+        "best": best,
+    }
 
 
 # --------------------------------------------------------------------------- checking a checkpoint

@@ -26,10 +26,13 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from cnnref.checkpoint import CheckpointError, load_checkpoint
+from cnnref.config import AMP_DTYPES, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
+from cnnref.data import DATASETS
+from cnnref.distributed import launched
 from cnnref.finetune import FinetuneConfig
 from cnnref.models import MODELS
 from cnnref.rundir import RUN_FILES
-from cnnref.train import AMP_DTYPES, DATASETS, OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 
 __all__ = ["main", "build_parser", "given_options", "config_from_args"]
 
@@ -223,8 +226,6 @@ def given_options(argv: list[str]) -> set[str]:
 
 def _saved_config(out: str) -> dict[str, Any] | None:
     """The configuration in ``out/last.pt``, or None (no such file, or one fit will reject)."""
-    from cnnref.checkpoint import CheckpointError, load_checkpoint
-
     path = Path(out) / "last.pt"
     if not path.is_file():
         return None
@@ -246,8 +247,6 @@ def config_from_args(args: argparse.Namespace, given: set[str]) -> TrainConfig:
         ConfigError: an option out of its range.
         CheckpointError: the run's saved configuration holds an invalid value.
     """
-    from cnnref.checkpoint import CheckpointError
-
     cls = TrainConfig if args.command == "train" else FinetuneConfig
     values = {k: v for k, v in vars(args).items() if k not in ("command", "quiet")}
     values["verbose"] = not args.quiet
@@ -288,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         argparse reports them; argparse exits itself for those it rejects while parsing).
     """
     status = _run(sys.argv[1:] if argv is None else list(argv))
-    if argv is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if argv is None and _under_torchrun():
         # A process started by torchrun ends here, without the interpreter's finalization: gloo's
         # worker threads can outlive destroy_process_group and abort a rank (SIGABRT, "terminate
         # called without an active exception") while Python tears down, after all the work is done.
@@ -298,10 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
+def _under_torchrun() -> bool:
+    try:
+        return launched().world_size > 1
+    except ValueError:
+        return False
+
+
 def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     prog = f"cnnref {args.command}"
     try:
+        processes = launched()
         cfg = config_from_args(args, given_options(argv))
         if args.command == "train":
             from cnnref.train import fit
@@ -320,7 +327,7 @@ def _run(argv: list[str]) -> int:
     except (ValueError, TypeError, OSError, RuntimeError) as e:  # CheckpointError, RunFolderError are ValueErrors
         print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
         return 1
-    if int(os.environ.get("RANK", "0")) == 0:
+    if processes.main:
         m = run.metrics
         where = m["device"] + (f" x {m['world_size']}" if m["world_size"] > 1 else "")
         print(f"test accuracy {m['test_accuracy']:.2%} after {m['epochs']} epochs "

@@ -27,9 +27,13 @@ from typing import Any, ClassVar, Iterable, Mapping
 import torch
 from torch import nn
 
+from cnnref.checkpoint import CheckpointError, load_checkpoint
+from cnnref.config import ConfigError, Range, TrainConfig, check_data_options
+from cnnref.data import num_classes
+from cnnref.distributed import launched
 from cnnref.rundir import check_folder, check_not_written
-from cnnref.train import (CheckpointError, ConfigError, Range, Run, TrainConfig, check_data_options, fit,
-                          load_checkpoint, num_classes, seed_everything)
+from cnnref.seeding import seed_everything
+from cnnref.train import Run, fit
 
 __all__ = [
     "LoadReport",
@@ -336,7 +340,7 @@ def finetune(cfg: FinetuneConfig) -> Run:
     groups = param_groups(model, report.new, cfg.head_lr, cfg.base_lr, cfg.layer_decay)
     if not groups:
         raise ValueError("finetune: every parameter is frozen, nothing to train")
-    if cfg.verbose and int(os.environ.get("RANK", "0")) == 0:
+    if cfg.verbose and launched().main:
         print(f"from {cfg.pretrained}: {report}" + (f"; frozen: {', '.join(frozen)}" if frozen else ""), flush=True)
     extra = {"pretrained": str(cfg.pretrained), "reused": report.reused, "new": report.new, "frozen": frozen}
     return fit(cfg, model=model, params=groups, extra=extra)

@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 
 from cnnref.checkpoint import save_checkpoint
 from cnnref.cli import build_parser, config_from_args, given_options, main
+from cnnref.config import ConfigError, TrainConfig, check_data_options
 from cnnref.finetune import FinetuneConfig
 from cnnref.models import get_model
 from cnnref.rundir import RUN_FILES
-from cnnref.train import ConfigError, TrainConfig, check_data_options, fit
+from cnnref.train import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ["--dataset", "digits-0-4", "--per-class", "5", "--epochs", "2", "--device", "cpu", "--quiet"]
