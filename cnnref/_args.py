@@ -7,6 +7,7 @@ that no IndexError or broadcast error from deep inside NumPy reaches the user.
 
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Sequence
 
@@ -19,13 +20,49 @@ from cnnref.shapes import IntOrTuple
 __all__ = ["ArrayLike", "DTypeLike", "IntOrTuple", "Sequence"]   # the annotations of the public signatures
 
 
+def quiet(func):
+    """Run ``func`` without NumPy's floating-point warnings: NaN and infinities flow through an op
+    silently, as they do in torch (``inf - inf`` is NaN, ``0 * inf`` is NaN, a float16 sum past
+    65504 is inf)."""
+    @functools.wraps(func)
+    def silent(*args, **kwargs):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            return func(*args, **kwargs)
+    return silent
+
+
+def to_numpy(value) -> np.ndarray:
+    """A torch tensor (any device, with or without grad) or anything array-like -> a NumPy array."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
 def array(func: str, name: str, x) -> np.ndarray:
     """``x`` as a floating-point ndarray (float16/32/64); integers, bools, complex are refused."""
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"{func}: {name} has dtype {x.dtype}, expected a floating-point array "
-                        f"(float32 or float64); convert it with {name}.astype(np.float32)")
+                        f"(float16, float32 or float64); convert it with {name}.astype(np.float32)")
     return x
+
+
+def compute_dtype(dtype) -> np.dtype:
+    """The dtype the arithmetic of an op runs in.
+
+    torch computes float16 ops in float32 (its "opmath" type): every sum accumulates in float32 and
+    the result is rounded to float16 once, so that a long sum neither overflows nor stalls. The
+    ops here do the same by computing on a float32 copy of a float16 input.
+    """
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float16 else np.dtype(dtype)
+
+
+def nonempty(func: str, name: str, x: np.ndarray, batched: bool) -> None:
+    """torch's shape rule for pooling, convolution, unfold/fold and non-constant padding: the batch
+    dim (the first, when ``batched``) may be 0, every other dim must not be."""
+    if 0 in x.shape[int(batched):]:
+        which = "every dim except the batch dim N" if batched else "every dim"
+        raise ValueError(f"{func}: {name} has shape {tuple(x.shape)}, expected non-zero sizes in {which}")
 
 
 def same_dtype(func: str, name: str, x: np.ndarray, reference: np.ndarray, ref_name: str = "input") -> None:

@@ -52,16 +52,22 @@ def _windows(xp: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     return view.transpose(0, 1, 4, 5, 2, 3)
 
 
-def _col2im(cols: np.ndarray, padded_size, stride, dilation) -> np.ndarray:
+def _col2im(cols: np.ndarray, padded_size, stride, dilation, reverse: bool = False) -> np.ndarray:
     """The adjoint of `_windows`: add every window (N, C, kH, kW, H_out, W_out) back into a
     zero (N, C, Hp, Wp) array at the place it was taken from (overlaps add up). The two
     leading dims are only carried along: (C, N, ...) works as well, and is faster when the
-    columns are stored channel-first."""
+    columns are stored channel-first.
+
+    A pixel receives its values in the order of the kernel positions, as torch's col2im adds
+    them; ``reverse`` walks the kernel backwards, which is the order of the windows (torch's
+    pooling backward). The order shows only in rounding (float16 sums are rounded after each
+    addition, in the array's dtype, as torch's are)."""
     N, C, kH, kW, H_out, W_out = cols.shape
     (sH, sW), (dH, dW) = stride, dilation
     out = np.zeros((N, C) + tuple(padded_size), dtype=cols.dtype)
-    for i in range(kH):
-        for j in range(kW):
+    order = (lambda r: reversed(range(r))) if reverse else range
+    for i in order(kH):
+        for j in order(kW):
             out[:, :, i * dH:i * dH + sH * (H_out - 1) + 1:sH,
                       j * dW:j * dW + sW * (W_out - 1) + 1:sW] += cols[:, :, i, j]
     return out
@@ -87,6 +93,8 @@ def _conv_args(func, nd, input, weight, bias, stride, dilation, groups, transpos
     _args.ndim(func, "input", x, {nd + 1: f"(C_in, {sp})", nd + 2: f"(N, C_in, {sp})"})
     wshape = f"(C_in, C_out/groups, {ksp})" if transposed else f"(C_out, C_in/groups, {ksp})"
     _args.ndim(func, "weight", w, {nd + 2: wshape})
+    _args.nonempty(func, "input", x, batched=x.ndim == nd + 2)
+    _args.nonempty(func, "weight", w, batched=False)
     groups = _args.integer(func, "groups", groups)
     if groups < 1:
         raise ValueError(f"{func}: groups must be positive, got {groups}")
@@ -116,6 +124,11 @@ def _conv_args(func, nd, input, weight, bias, stride, dilation, groups, transpos
     return x, w, b, stride, dilation, groups
 
 
+def _computed(*arrays):
+    """The arrays in the dtype the arithmetic runs in (float32 for float16; see `_args.compute_dtype`)."""
+    return [None if a is None else a.astype(_args.compute_dtype(a.dtype), copy=False) for a in arrays]
+
+
 def _lift(nd, stride, pads, dilation):
     """1-d arguments -> 2-d arguments on an image of height 1."""
     if nd == 2:
@@ -131,7 +144,7 @@ def _im2col(x, kernel, stride, pads, dilation, groups):
     win = _windows(_pad(x, pads), kernel, stride, dilation)         # (N, C_in, kH, kW, H_out, W_out), a view
     H_out, W_out = win.shape[-2:]
     cols = np.ascontiguousarray(win.transpose(1, 2, 3, 0, 4, 5))   # (C_in, kH, kW, N, H_out, W_out): the one copy
-    return cols.reshape(groups, -1, N * H_out * W_out), (H_out, W_out)
+    return cols.reshape(groups, C_in // groups * kernel[0] * kernel[1], N * H_out * W_out), (H_out, W_out)
 
 
 def _conv2d(x, w, b, stride, pads, dilation, groups, keep_cols=False):
@@ -166,15 +179,17 @@ def _conv2d_grad(g, x_shape, w, stride, pads, dilation, groups, cols):
     return np.ascontiguousarray(grad_x), grad_w, g.sum(axis=(0, 2, 3))
 
 
+@_args.quiet
 def _conv(func, nd, input, weight, bias, stride, padding, dilation, groups, loop=False):
     x, w, b, stride, dilation, groups = _conv_args(func, nd, input, weight, bias, stride, dilation, groups)
     pads = _args.conv_padding(func, padding, x.shape[-nd:], w.shape[2:], stride, dilation)
     _args.kernel_fits(func, x.shape[-nd:], pads, w.shape[2:], dilation)
+    dtype, x, w, b = x.dtype, *_computed(x, w, b)
     x, unbatched = _batched(x, nd)
     stride2, pads2, dilation2 = _lift(nd, stride, pads, dilation)
     kernel = _conv2d_loop if loop else _conv2d
     out = kernel(_as_2d(x, nd), _as_2d(w, nd), b, stride2, pads2, dilation2, groups)
-    out = out.reshape(out.shape[:2] + out.shape[4 - nd:])
+    out = out.reshape(out.shape[:2] + out.shape[4 - nd:]).astype(dtype, copy=False)
     return out[0] if unbatched else out
 
 
@@ -373,19 +388,27 @@ def conv1d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike,
     return _conv_backward("conv1d_backward", 1, grad_output, input, weight, stride, padding, dilation, groups)
 
 
+@_args.quiet
 def _conv_backward(func, nd, grad_output, input, weight, stride, padding, dilation, groups):
     x, w, _, stride, dilation, groups = _conv_args(func, nd, input, weight, None, stride, dilation, groups)
     pads = _args.conv_padding(func, padding, x.shape[-nd:], w.shape[2:], stride, dilation)
     _args.kernel_fits(func, x.shape[-nd:], pads, w.shape[2:], dilation)
-    input_shape = x.shape
+    input_shape, dtype = x.shape, x.dtype
     x, unbatched = _batched(x, nd)
     stride2, pads2, dilation2 = _lift(nd, stride, pads, dilation)
-    x2, w2 = _as_2d(x, nd), _as_2d(w, nd)
+    g = _grad_array(func, grad_output, x, (x.shape[0], w.shape[0]) + _conv_out_size(x, w, nd, pads, stride, dilation),
+                    unbatched)
+    x2, w2, g = _computed(_as_2d(x, nd), _as_2d(w, nd), g)
     cols, out_size = _im2col(x2, w2.shape[2:], stride2, pads2, dilation2, groups)
-    out_shape = (x.shape[0], w.shape[0]) + out_size
-    g = _grad_array(func, grad_output, x, out_shape[:2] + out_shape[4 - nd:], unbatched)
-    gx, gw, gb = _conv2d_grad(g.reshape(out_shape), x2.shape, w2, stride2, pads2, dilation2, groups, cols)
-    return gx.reshape(input_shape), gw.reshape(w.shape), gb
+    gx, gw, gb = _conv2d_grad(g.reshape((x.shape[0], w.shape[0]) + out_size), x2.shape, w2, stride2, pads2, dilation2,
+                              groups, cols)
+    return gx.reshape(input_shape).astype(dtype), gw.reshape(w.shape).astype(dtype), gb.astype(dtype)
+
+
+def _conv_out_size(x, w, nd, pads, stride, dilation):
+    """Spatial output size of a convolution (``pads`` already resolved)."""
+    return tuple((s + a + b - d * (k - 1) - 1) // st + 1
+                 for s, (a, b), k, st, d in zip(x.shape[-nd:], pads, w.shape[2:], stride, dilation))
 
 
 def _grad_array(func, grad_output, x, batched_shape, unbatched):
@@ -424,6 +447,7 @@ def _conv_transpose2d(x, w, b, stride, padding, out_size, dilation, groups):
     return out
 
 
+@_args.quiet
 def _conv_transpose(func, nd, input, weight, bias, stride, padding, output_padding, groups, dilation, loop=False):
     if isinstance(padding, str):
         raise TypeError(f"{func}: padding must be an int or a tuple of {nd} ints, got {padding!r}")
@@ -431,12 +455,13 @@ def _conv_transpose(func, nd, input, weight, bias, stride, padding, output_paddi
                                                    transposed=True)
     padding, _, size = _transpose_sizes(func, nd, x, w, stride, padding, output_padding, dilation)
     size = size if isinstance(size, tuple) else (size,)
+    dtype, x, w, b = x.dtype, *_computed(x, w, b)
     x, unbatched = _batched(x, nd)
     if nd == 1:
         stride, padding, dilation, size = (1,) + stride, (0,) + padding, (1,) + dilation, (1,) + size
     kernel = _conv_transpose2d_loop if loop else _conv_transpose2d
     out = kernel(_as_2d(x, nd), _as_2d(w, nd), b, stride, padding, size, dilation, groups)
-    out = out.reshape(out.shape[:2] + out.shape[4 - nd:])
+    out = out.reshape(out.shape[:2] + out.shape[4 - nd:]).astype(dtype, copy=False)
     return out[0] if unbatched else out
 
 
@@ -573,6 +598,7 @@ def conv_transpose2d_loop(input: ArrayLike, weight: ArrayLike, bias: ArrayLike |
                            groups, dilation, loop=True)
 
 
+@_args.quiet
 def conv_transpose2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
                               padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
                               dilation: IntOrTuple = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -611,6 +637,7 @@ def conv_transpose2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: 
     x, unbatched = _batched(x, nd)
     N, C_in, H, W = x.shape
     g = _grad_array(func, grad_output, x, (N, w.shape[1] * groups) + size, unbatched)
+    dtype, x, w, g = x.dtype, *_computed(x, w, g)
     pads = tuple((p, p) for p in padding)
     # d/d input: a convolution of grad_output (its extra rows from output_padding are cut off)
     gx, cols = _conv2d(g, w, None, stride, pads, dilation, groups, keep_cols=True)
@@ -621,7 +648,7 @@ def conv_transpose2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: 
     cols = cols.reshape(G, Og * kH * kW, N, H_c, W_c)[:, :, :, :H, :W].reshape(G, Og * kH * kW, N * H * W)
     x_mat = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(G, C_in // G, N * H * W)
     gw = (x_mat @ cols.transpose(0, 2, 1)).reshape(w.shape)
-    gb = g.sum(axis=(0, 2, 3))
+    gx, gw, gb = gx.astype(dtype), gw.astype(dtype), g.sum(axis=(0, 2, 3)).astype(dtype)
     return (gx[0] if unbatched else gx), gw, gb
 
 
@@ -659,6 +686,7 @@ def unfold(input: ArrayLike, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, 
     func = "unfold"
     x = _args.array(func, "input", input)
     _args.ndim(func, "input", x, {3: "(C, H, W)", 4: "(N, C, H, W)"})
+    _args.nonempty(func, "input", x, batched=x.ndim == 4)
     kernel = _args.positive(func, "kernel_size", kernel_size, 2)
     dilation = _args.positive(func, "dilation", dilation, 2)
     padding = _args.non_negative(func, "padding", padding, 2)
@@ -668,10 +696,12 @@ def unfold(input: ArrayLike, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, 
     x, unbatched = _batched(x, 2)
     win = _windows(_pad(x, pads), kernel, stride, dilation)        # (N, C, kH, kW, H_out, W_out)
     N, C = x.shape[:2]
-    cols = np.ascontiguousarray(win).reshape(N, C * kernel[0] * kernel[1], -1)   # (N, C*kH*kW, L)
+    L = win.shape[-2] * win.shape[-1]
+    cols = np.ascontiguousarray(win).reshape(N, C * kernel[0] * kernel[1], L)   # (N, C*kH*kW, L)
     return cols[0] if unbatched else cols
 
 
+@_args.quiet
 def fold(input: ArrayLike, output_size: IntOrTuple, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
          padding: IntOrTuple = 0, stride: IntOrTuple = 1) -> np.ndarray:
     """col2im: add every column back into its window of an image (overlaps add up).
@@ -705,6 +735,7 @@ def fold(input: ArrayLike, output_size: IntOrTuple, kernel_size: IntOrTuple, dil
     func = "fold"
     cols = _args.array(func, "input", input)
     _args.ndim(func, "input", cols, {2: "(C*kH*kW, L)", 3: "(N, C*kH*kW, L)"})
+    _args.nonempty(func, "input", cols, batched=cols.ndim == 3)
     size = _args.positive(func, "output_size", output_size, 2)
     kernel = _args.positive(func, "kernel_size", kernel_size, 2)
     dilation = _args.positive(func, "dilation", dilation, 2)

@@ -88,13 +88,6 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
-def _to_numpy(value) -> np.ndarray:
-    """A torch tensor (any device, with or without grad) or an array -> a NumPy array."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
 class Module:
     """Base class of the layers: parameters, sub-modules, ``state_dict`` and the backward pass.
 
@@ -260,7 +253,7 @@ class Module:
         for key, (table, name) in slots.items():
             if key not in state_dict:
                 continue
-            value, target = _to_numpy(state_dict[key]), table[name]
+            value, target = _args.to_numpy(state_dict[key]), table[name]
             current = target.data if isinstance(target, Parameter) else target
             if value.shape != current.shape:
                 raise ValueError(f"load_state_dict: size mismatch for {key}: copying a value of shape {value.shape}, "

@@ -25,6 +25,7 @@ def _pool_args(func, nd, input, kernel_size, stride, padding, dilation, ceil_mod
     sp = "L" if nd == 1 else "H, W"
     x = _args.array(func, "input", input)
     _args.ndim(func, "input", x, {nd + 1: f"(C, {sp})", nd + 2: f"(N, C, {sp})"})
+    _args.nonempty(func, "input", x, batched=x.ndim == nd + 2)
     kernel = _args.positive(func, "kernel_size", kernel_size, nd)
     no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
     stride = kernel if no_stride else _args.positive(func, "stride", stride, nd)
@@ -82,6 +83,12 @@ def _max_pool2d(x, kernel, stride, padding, dilation, out_size):
     win = _windows(xp, kernel, stride, dilation)[..., :H_out, :W_out]       # (N, C, kH, kW, H_out, W_out)
     win = win.reshape(N, C, kH * kW, H_out, W_out)
     best = win.argmax(axis=2)                                                # first maximum in scan order
+    if np.isnan(x).any():
+        # torch's kernel takes a value when it is larger than the best so far *or NaN*: a NaN wins,
+        # and so does every later NaN of the window, so the index is that of the last NaN
+        nan = np.isnan(win)
+        last_nan = kH * kW - 1 - nan[:, :, ::-1].argmax(axis=2)
+        best = np.where(nan.any(axis=2), last_nan, best)
     out = np.take_along_axis(win, best[:, :, None], axis=2)[:, :, 0]         # (N, C, H_out, W_out)
     # flat index h*W + w of the winner in its (H, W) plane, as torch returns it
     rows = np.arange(H_out)[:, None] * stride[0] - padding[0] + best // kW * dilation[0]
@@ -175,23 +182,19 @@ def _max_pool2d_loop(x, kernel, stride, padding, dilation, out_size):
         for c in range(C):
             for y in range(H_out):
                 for z in range(W_out):
-                    best, where = -np.inf, None
-                    for i in range(kH):
-                        for j in range(kW):
-                            h, w = y * sH - pH + i * dH, z * sW - pW + j * dW
-                            if 0 <= h < H and 0 <= w < W:        # padding is -inf: skip it
-                                if where is None or x[n, c, h, w] > best:
-                                    best, where = x[n, c, h, w], h * W + w
-                    if where is None:
-                        # only padding in the window (possible with dilation): torch reports the
-                        # first position past the top/left padding, outside the plane
-                        h = y * sH - pH
-                        while h < 0:
-                            h += dH
-                        w = z * sW - pW
-                        while w < 0:
-                            w += dW
-                        where = h * W + w
+                    # start at the first kernel row/column inside the input (past the top/left padding);
+                    # a window of only padding (dilation allows it) reports that position, outside the plane
+                    top, left = y * sH - pH, z * sW - pW
+                    while top < 0:
+                        top += dH
+                    while left < 0:
+                        left += dW
+                    best, where = -np.inf, top * W + left
+                    for h in range(top, min(y * sH - pH + dH * (kH - 1) + 1, H), dH):
+                        for w in range(left, min(z * sW - pW + dW * (kW - 1) + 1, W), dW):
+                            value = x[n, c, h, w]
+                            if value > best or np.isnan(value):          # a NaN wins, and so does a later one
+                                best, where = value, h * W + w
                     out[n, c, y, z], indices[n, c, y, z] = best, where
     return out, indices
 
@@ -224,6 +227,7 @@ def max_pool2d_loop(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTupl
                      return_indices, loop=True)
 
 
+@_args.quiet
 def max_pool2d_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: tuple[int, ...]) -> np.ndarray:
     """Gradient of `max_pool2d`: each output's gradient goes to the one input that won its window.
 
@@ -261,10 +265,14 @@ def max_pool2d_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape:
                          f"expected (N, C, H_out, W_out) twice and (N, C, H, W), or the same without N")
     plane = shape[-1] * shape[-2]
     planes = int(np.prod(shape[:-2]))
-    flat = idx.reshape(planes, -1) + np.arange(planes)[:, None] * plane     # index into the whole input
-    inside = (idx.reshape(planes, -1) >= 0) & (idx.reshape(planes, -1) < plane)
-    grad = np.bincount(flat[inside], weights=g.reshape(planes, -1)[inside], minlength=planes * plane)
-    return grad.astype(g.dtype).reshape(shape)
+    idx = idx.reshape(planes, g.size // planes if planes else 0)
+    flat = idx + np.arange(planes)[:, None] * plane                         # index into the whole input
+    inside = (idx >= 0) & (idx < plane)
+    # one addition after the other, in grad_output's dtype and in the order of the outputs, as torch's
+    # CPU kernel adds them (so float16 sums round, and stall past 2048, as torch's do)
+    grad = np.zeros(planes * plane, dtype=g.dtype)
+    np.add.at(grad, flat[inside], g.reshape(idx.shape)[inside])
+    return grad.reshape(shape)
 
 
 # ----------------------------------------------------------------------------- average pooling
@@ -282,6 +290,7 @@ def _avg_divisor(size, kernel, stride, padding, out, count_include_pad):
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
+@_args.quiet
 def _avg_pool(func, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
               loop=False):
     x, *rest = _pool_args(func, nd, input, kernel_size, stride, padding, 1, ceil_mode)
@@ -292,8 +301,10 @@ def _avg_pool(func, nd, input, kernel_size, stride, padding, ceil_mode, count_in
     x, unbatched = _batched(x, nd)
     x2, kernel, stride, padding, _, out_size = _to_2d(nd, x, *rest)
     kernel_fn = _avg_pool2d_loop if loop else _avg_pool2d
-    out = kernel_fn(x2, kernel, stride, padding, out_size, count_include_pad, divisor_override)
-    out = out.reshape(x.shape[:2] + out.shape[4 - nd:])
+    # sums of float16 windows accumulate in float32, as torch's do (see _args.compute_dtype)
+    out = kernel_fn(x2.astype(_args.compute_dtype(x.dtype), copy=False), kernel, stride, padding, out_size,
+                    count_include_pad, divisor_override)
+    out = out.reshape(x.shape[:2] + out.shape[4 - nd:]).astype(x.dtype, copy=False)
     return out[0] if unbatched else out
 
 
@@ -435,6 +446,7 @@ def avg_pool2d_loop(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTupl
                      divisor_override, loop=True)
 
 
+@_args.quiet
 def avg_pool2d_backward(grad_output: ArrayLike, input_shape: tuple[int, ...], kernel_size: IntOrTuple,
                         stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False,
                         count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
@@ -473,12 +485,16 @@ def avg_pool2d_backward(grad_output: ArrayLike, input_shape: tuple[int, ...], ke
         raise ValueError(f"{func}: grad_output has shape {g.shape}, expected the forward output's shape {expected}")
     g, unbatched = _batched(g, 2)
     div = _divisor(shape, kernel, stride, padding, out_size, count_include_pad, divisor_override)
-    share = (g / div).astype(g.dtype)                                        # (N, C, H_out, W_out)
+    compute = _args.compute_dtype(g.dtype)
+    share = (g.astype(compute) / np.asarray(div, dtype=compute)).astype(g.dtype)   # (N, C, H_out, W_out)
     N, C, H_out, W_out = share.shape
     cols = np.broadcast_to(share[:, :, None, None], (N, C) + kernel + (H_out, W_out))
     H, W = shape[-2:]
     need = [(o - 1) * s + k for o, s, k in zip(out_size, stride, kernel)]
     padded = (max(H + 2 * padding[0], need[0]), max(W + 2 * padding[1], need[1]))
-    grad = _col2im(cols, padded, stride, (1, 1))[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
+    # torch's CPU kernel adds the shares one output after the other, in grad_output's dtype; col2im
+    # adds them in that order when it walks the kernel positions backwards
+    grad = _col2im(cols, padded, stride, (1, 1), reverse=True)[:, :, padding[0]:padding[0] + H,
+                                                                padding[1]:padding[1] + W]
     grad = np.ascontiguousarray(grad)
     return grad[0] if unbatched else grad

@@ -10,10 +10,14 @@
 - Here: `pad`, `linear`, `relu`, `leaky_relu`, `sigmoid`, `tanh`, `softmax`, `log_softmax`,
   `cross_entropy`, `mse_loss`.
 
-Layout is NCHW as in torch; an unbatched input (no N) works where torch accepts one.
-Inputs must be floating-point arrays (an integer array is a ``TypeError``); the output has
-the input's dtype, so float32 stays float32. The ``*_backward`` functions are not in torch
-(autograd computes them there); `cnnref.nn` uses them.
+Layout is NCHW as in torch; an unbatched input (no N) works where torch accepts one, and so
+does an empty batch (N = 0). Inputs must be floating-point arrays (an integer array is a
+``TypeError``); the output has the input's dtype, so float32 stays float32. float16 is computed
+as torch computes it on the CPU: in float32, rounded to float16 once, so long sums neither
+overflow nor stall (where torch's own kernel adds in float16, as in `fold`, the pooling
+gradients and the sum of `cross_entropy`, so do these). NaN and infinities flow through as in
+torch, without warnings. The ``*_backward`` functions are not in torch (autograd computes them
+there); `cnnref.nn` uses them.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ __all__ = [
     "unfold", "fold",
     "max_pool1d", "max_pool2d", "max_pool2d_loop", "max_pool2d_backward",
     "avg_pool1d", "avg_pool2d", "avg_pool2d_loop", "avg_pool2d_backward",
-    "pad", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "cross_entropy", "mse_loss",
+    "pad", "pad_backward", "linear", "linear_backward",
+    "relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward",
+    "tanh", "tanh_backward", "softmax", "log_softmax",
+    "cross_entropy", "cross_entropy_backward", "mse_loss", "mse_loss_backward",
 ]
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
@@ -102,6 +108,8 @@ def pad(input: ArrayLike, pad: Sequence[int], mode: str = "constant", value: flo
         return np.pad(x, [pairs.get(a, (0, 0)) for a in range(x.ndim)], constant_values=0.0 if value is None else value)
     if value:
         raise ValueError(f"{func}: value applies only to mode='constant', got mode={mode!r} and value={value!r}")
+    if mode != "circular":                      # torch: only the batch dim may be empty
+        _args.nonempty(func, "input", x, batched=x.ndim > len(pairs) + 1)
     for axis, (before, after) in pairs.items():
         limit = x.shape[axis] - 1 if mode == "reflect" else x.shape[axis]
         if mode != "replicate" and max(before, after) > limit:
@@ -111,12 +119,41 @@ def pad(input: ArrayLike, pad: Sequence[int], mode: str = "constant", value: flo
     return x
 
 
-def _pad_backward(grad_output, input_shape, pad, mode):
-    """Gradient of `pad`: each padded position's gradient returns to the input it copied."""
-    g = np.asarray(grad_output)
-    pairs = _pad_pairs("pad_backward", np.empty(input_shape, dtype=bool), pad)
+@_args.quiet
+def pad_backward(grad_output: ArrayLike, input_shape: Sequence[int], pad: Sequence[int],
+                 mode: str = "constant") -> np.ndarray:
+    """Gradient of `pad`: each padded position's gradient returns to the input it copied.
+
+    Constant padding drops the gradient of the padding; reflect/replicate/circular padding add
+    it to the input that the padded position repeats, one addition after the other in
+    grad_output's dtype (as torch's CPU kernels add them).
+
+    Args:
+        grad_output: the gradient with respect to the padded output.
+        input_shape: shape of the forward input.
+        pad: as in the forward call.
+        mode: as in the forward call.
+
+    Returns:
+        ``grad_input`` of shape ``input_shape``.
+
+    Raises:
+        ValueError: ``grad_output`` not of the padded shape, or a bad ``pad`` / ``mode``.
+
+    Examples:
+        >>> pad_backward(np.ones(6), (3,), (2, 1), mode="reflect")     # pad([a, b, c]) = [c, b, a, b, c, b]
+        array([1., 3., 2.])
+    """
+    func = "pad_backward"
+    g = _args.array(func, "grad_output", grad_output)
+    _args.choice(func, "mode", mode, PAD_MODES)
+    shape = tuple(_args.integer(func, "input_shape", s) for s in input_shape)
+    pairs = _pad_pairs(func, np.empty(shape, dtype=bool), pad)
+    expected = tuple(n + sum(pairs.get(a, (0, 0))) for a, n in enumerate(shape))
+    if g.shape != expected:
+        raise ValueError(f"{func}: grad_output has shape {g.shape}, expected the padded shape {expected}")
     for axis, (before, after) in pairs.items():
-        size = input_shape[axis]
+        size = shape[axis]
         if mode == "constant":
             g = np.take(g, np.arange(before, before + size), axis=axis)
             continue
@@ -127,6 +164,7 @@ def _pad_backward(grad_output, input_shape, pad, mode):
 
 
 # ----------------------------------------------------------------------------- linear and activations
+@_args.quiet
 def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> np.ndarray:
     """Fully connected layer: ``y = x @ weight.T + bias``.
 
@@ -157,14 +195,54 @@ def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"{func}: input has shape {x.shape}, expected (*, in_features={w.shape[1]}) "
                          f"to match weight {w.shape}")
-    out = x @ w.T                                            # (*, out_features)
+    compute = _args.compute_dtype(x.dtype)
+    out = x.astype(compute) @ w.T.astype(compute)            # (*, out_features)
     if bias is not None:
         b = _args.array(func, "bias", bias)
         _args.same_dtype(func, "bias", b, x)
         if b.shape != (w.shape[0],):
             raise ValueError(f"{func}: bias has shape {b.shape}, expected (out_features,) = ({w.shape[0]},)")
-        out = out + b
-    return out
+        out = out + b.astype(compute)
+    return out.astype(x.dtype, copy=False)
+
+
+@_args.quiet
+def linear_backward(grad_output: ArrayLike, input: ArrayLike,
+                    weight: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of ``linear(input, weight, bias)``: ``grad_input = g @ weight``,
+    ``grad_weight = g^T x`` and ``grad_bias = sum g``, summed over every leading dim.
+
+    Args:
+        grad_output: ``(*, out_features)``, the gradient with respect to the output.
+        input: ``(*, in_features)``, the input of the forward call.
+        weight: ``(out_features, in_features)``, the weight of the forward call.
+
+    Returns:
+        ``(grad_input, grad_weight, grad_bias)`` with the shapes of input, weight and ``(out_features,)``.
+
+    Raises:
+        ValueError: ``grad_output`` not of the forward output's shape.
+
+    Examples:
+        >>> gx, gw, gb = linear_backward(np.ones((2, 3)), np.ones((2, 4)), np.ones((3, 4)))
+        >>> gx, gw.shape, gb
+        (array([[3., 3., 3., 3.],
+               [3., 3., 3., 3.]]), (3, 4), array([2., 2., 2.]))
+    """
+    func = "linear_backward"
+    x, w = _args.array(func, "input", input), _args.array(func, "weight", weight)
+    g = _args.array(func, "grad_output", grad_output)
+    _args.same_dtype(func, "weight", w, x)
+    _args.same_dtype(func, "grad_output", g, x)
+    _args.ndim(func, "weight", w, {2: "(out_features, in_features)"})
+    if x.ndim == 0 or x.shape[-1] != w.shape[1] or g.shape != x.shape[:-1] + (w.shape[0],):
+        raise ValueError(f"{func}: grad_output {g.shape}, input {x.shape} and weight {w.shape} do not fit: expected "
+                         f"(*, out_features), (*, in_features) and (out_features, in_features)")
+    compute = _args.compute_dtype(x.dtype)
+    g2 = g.reshape(-1, w.shape[0]).astype(compute)          # (batch, out_features)
+    x2 = x.reshape(-1, w.shape[1]).astype(compute)          # (batch, in_features)
+    return ((g2 @ w.astype(compute)).reshape(x.shape).astype(x.dtype), (g2.T @ x2).astype(x.dtype),
+            g2.sum(axis=0).astype(x.dtype))
 
 
 def relu(input: ArrayLike, inplace: bool = False) -> np.ndarray:
@@ -182,9 +260,45 @@ def relu(input: ArrayLike, inplace: bool = False) -> np.ndarray:
         array([0., 0., 3.])
     """
     x = _args.array("relu", "input", input)
-    return np.maximum(x, 0, out=x if inplace else None)
+    # torch keeps x unless x < 0: NaN stays NaN and -0.0 stays -0.0
+    if inplace:
+        np.copyto(x, 0, where=x < 0)
+        return x
+    return np.where(x < 0, x.dtype.type(0), x)
 
 
+def _grad_like(func: str, grad_output, saved: np.ndarray, name: str) -> np.ndarray:
+    """``grad_output`` as an array of the saved forward array's shape and dtype."""
+    g = _args.array(func, "grad_output", grad_output)
+    _args.same_dtype(func, "grad_output", g, saved, name)
+    if g.shape != saved.shape:
+        raise ValueError(f"{func}: grad_output has shape {g.shape}, expected {name}'s shape {saved.shape}")
+    return g
+
+
+def relu_backward(grad_output: ArrayLike, output: ArrayLike) -> np.ndarray:
+    """Gradient of `relu` from its output: ``grad_output`` where ``output > 0``, else 0.
+
+    As torch's ``threshold_backward``, only ``output <= 0`` blocks the gradient: a NaN output
+    passes it on.
+
+    Args:
+        grad_output: the gradient with respect to the output.
+        output: the output of the forward call.
+
+    Returns:
+        ``grad_input``, output's shape and dtype.
+
+    Examples:
+        >>> relu_backward(np.array([5., 5., 5.]), relu(np.array([-1., 2., np.nan])))
+        array([0., 5., 5.])
+    """
+    out = _args.array("relu_backward", "output", output)
+    g = _grad_like("relu_backward", grad_output, out, "output")
+    return np.where(out <= 0, g.dtype.type(0), g)
+
+
+@_args.quiet
 def leaky_relu(input: ArrayLike, negative_slope: float = 0.01, inplace: bool = False) -> np.ndarray:
     """``x`` where ``x > 0``, else ``negative_slope * x``.
 
@@ -208,6 +322,27 @@ def leaky_relu(input: ArrayLike, negative_slope: float = 0.01, inplace: bool = F
     return out
 
 
+@_args.quiet
+def leaky_relu_backward(grad_output: ArrayLike, input: ArrayLike, negative_slope: float = 0.01) -> np.ndarray:
+    """Gradient of `leaky_relu`: ``grad_output`` where ``input > 0``, else ``negative_slope`` times it.
+
+    Args:
+        grad_output: the gradient with respect to the output.
+        input: the input of the forward call.
+        negative_slope: as in the forward call.
+
+    Returns:
+        ``grad_input``, input's shape and dtype.
+
+    Examples:
+        >>> leaky_relu_backward(np.array([1., 1.]), np.array([-3., 3.]), 0.1)
+        array([0.1, 1. ])
+    """
+    x = _args.array("leaky_relu_backward", "input", input)
+    g = _grad_like("leaky_relu_backward", grad_output, x, "input")
+    return np.where(x > 0, g, g * np.asarray(negative_slope, dtype=g.dtype))
+
+
 def sigmoid(input: ArrayLike) -> np.ndarray:
     """Logistic function ``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``.
 
@@ -222,8 +357,31 @@ def sigmoid(input: ArrayLike) -> np.ndarray:
         array([0.5, 1. , 0. ])
     """
     x = _args.array("sigmoid", "input", input)
-    e = np.exp(-np.abs(x))                                   # never overflows
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+    z = x.astype(_args.compute_dtype(x.dtype), copy=False)   # float16: computed in float32, rounded once
+    e = np.exp(-np.abs(z))                                   # never overflows
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+@_args.quiet
+def sigmoid_backward(grad_output: ArrayLike, output: ArrayLike) -> np.ndarray:
+    """Gradient of `sigmoid` from its output ``s``: ``grad_output * s * (1 - s)``.
+
+    Args:
+        grad_output: the gradient with respect to the output.
+        output: the output of the forward call.
+
+    Returns:
+        ``grad_input``, output's shape and dtype.
+
+    Examples:
+        >>> sigmoid_backward(np.ones(2), sigmoid(np.array([0., 1000.])))
+        array([0.25, 0.  ])
+    """
+    s = _args.array("sigmoid_backward", "output", output)
+    g = _grad_like("sigmoid_backward", grad_output, s, "output")
+    compute = _args.compute_dtype(s.dtype)
+    s = s.astype(compute)
+    return (g.astype(compute) * (1 - s) * s).astype(g.dtype)
 
 
 def tanh(input: ArrayLike) -> np.ndarray:
@@ -240,6 +398,28 @@ def tanh(input: ArrayLike) -> np.ndarray:
         array([0.        , 0.76159416])
     """
     return np.tanh(_args.array("tanh", "input", input))
+
+
+@_args.quiet
+def tanh_backward(grad_output: ArrayLike, output: ArrayLike) -> np.ndarray:
+    """Gradient of `tanh` from its output ``t``: ``grad_output * (1 - t**2)``.
+
+    Args:
+        grad_output: the gradient with respect to the output.
+        output: the output of the forward call.
+
+    Returns:
+        ``grad_input``, output's shape and dtype.
+
+    Examples:
+        >>> tanh_backward(np.ones(2), tanh(np.array([0., 1000.])))
+        array([1., 0.])
+    """
+    t = _args.array("tanh_backward", "output", output)
+    g = _grad_like("tanh_backward", grad_output, t, "output")
+    compute = _args.compute_dtype(t.dtype)
+    t = t.astype(compute)
+    return (g.astype(compute) * (1 - t * t)).astype(g.dtype)
 
 
 def _softmax_args(func, input, dim, dtype):
@@ -272,8 +452,10 @@ def log_softmax(input: ArrayLike, dim: int | None = None, dtype: DTypeLike | Non
         array([-0.69314718, -0.69314718])
     """
     x, dim = _softmax_args("log_softmax", input, dim, dtype)
-    shifted = x - np.max(x, axis=dim, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    z = x.astype(_args.compute_dtype(x.dtype), copy=False)
+    with np.errstate(invalid="ignore", divide="ignore"):     # inf - inf is NaN, silently as in torch
+        shifted = z - np.max(z, axis=dim, keepdims=True, initial=-np.inf)
+        return (shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))).astype(x.dtype, copy=False)
 
 
 def softmax(input: ArrayLike, dim: int | None = None, dtype: DTypeLike | None = None) -> np.ndarray:
@@ -293,8 +475,10 @@ def softmax(input: ArrayLike, dim: int | None = None, dtype: DTypeLike | None = 
                [0.25, 0.75]])
     """
     x, dim = _softmax_args("softmax", input, dim, dtype)
-    e = np.exp(x - np.max(x, axis=dim, keepdims=True))
-    return e / np.sum(e, axis=dim, keepdims=True)
+    z = x.astype(_args.compute_dtype(x.dtype), copy=False)   # float16: sums in float32, as torch's
+    with np.errstate(invalid="ignore"):                      # inf - inf is NaN, silently as in torch
+        e = np.exp(z - np.max(z, axis=dim, keepdims=True, initial=-np.inf))
+        return (e / np.sum(e, axis=dim, keepdims=True)).astype(x.dtype, copy=False)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -308,21 +492,18 @@ def _reduction(func, size_average, reduce, reduction):
     return reduction
 
 
-def _cross_entropy_parts(func, input, target, weight, ignore_index, label_smoothing):
-    """The pieces of `cross_entropy` that its gradient needs too.
+def _cross_entropy_args(func, input, target, weight, ignore_index, label_smoothing):
+    """Check the arguments of `cross_entropy`; return ``(x, class_dim, t, w, eps, keep)``.
 
-    Returns ``(logp, q, denominator)`` with the class dim moved last: ``logp`` the
-    log-softmax, ``q`` the target distribution scaled by the class weights (zero rows for
-    ignored targets) so that each element's loss is ``-sum_c q[..., c] * logp[..., c]``, and
-    ``denominator`` what ``reduction='mean'`` divides the summed loss by.
+    ``t`` holds class indices (``keep`` marks the elements not ignored) or, for a floating-point
+    target, class probabilities of input's shape (``keep`` is None); ``w`` is None without weights.
     """
     x = _args.array(func, "input", input)
     if x.ndim == 0:
         raise ValueError(f"{func}: input has 0 dims, expected (C,), (N, C) or (N, C, d1, ...)")
     class_dim = 0 if x.ndim == 1 else 1
     C = x.shape[class_dim]
-    logp = np.moveaxis(log_softmax(x, dim=class_dim), class_dim, -1)   # (N, d1, ..., C)
-    w = np.ones(C, dtype=x.dtype)
+    w = None
     if weight is not None:
         w = _args.array(func, "weight", weight)
         _args.same_dtype(func, "weight", w, x)
@@ -336,9 +517,9 @@ def _cross_entropy_parts(func, input, target, weight, ignore_index, label_smooth
         if t.shape != x.shape:
             raise ValueError(f"{func}: target of probabilities has shape {t.shape}, expected input's shape {x.shape}")
         _args.same_dtype(func, "target", t, x)
-        probs = np.moveaxis(t, class_dim, -1) * (1 - eps) + eps / C
-        q = probs * w                                        # (N, d1, ..., C)
-        return logp, q, max(q.size // C, 1) if q.size else 0
+        if ignore_index >= 0:
+            raise ValueError(f"{func}: ignore_index={ignore_index} is not supported for a target of probabilities")
+        return x, class_dim, t, w, eps, None
     if not np.issubdtype(t.dtype, np.integer):
         raise TypeError(f"{func}: target has dtype {t.dtype}, expected integer class indices or float probabilities")
     expected = x.shape[:class_dim] + x.shape[class_dim + 1:]
@@ -349,12 +530,40 @@ def _cross_entropy_parts(func, input, target, weight, ignore_index, label_smooth
     if np.any((t[keep] < 0) | (t[keep] >= C)):
         outside = np.unique(t[keep & ((t < 0) | (t >= C))])
         raise ValueError(f"{func}: target has class indices outside [0, {C}): {outside}")
-    t_safe = np.where(keep, t, 0)
-    onehot = np.eye(C, dtype=x.dtype)[t_safe]                # (N, d1, ..., C)
-    q = (1 - eps) * onehot * w + (eps / C) * w               # smoothing spreads eps over all classes
-    q = q * keep[..., None]
-    denominator = np.sum(w[t_safe] * keep)                   # torch's weighted mean divides by the target weights
-    return logp, q, denominator
+    return x, class_dim, t, w, eps, keep
+
+
+@_args.quiet
+def _nll_sums(losses, weights, keep):
+    """The sums of the kept per-element losses and of their weights, as torch's CPU ``nll_loss``
+    forms them.
+
+    torch adds them in the loss's own dtype through a cascade of eight partial sums: partial
+    ``j`` is flushed into ``j + 1`` after element ``i`` (in row-major order) whenever ``i`` is a
+    multiple of ``16**(j + 1)``; an ignored element neither adds nor flushes (ATen's
+    LossNLL.cpp and LossNLL2d.cpp, CPU kernels). In float32 and float64 that agrees with NumPy's
+    sum to rounding; in float16 the rounding of each addition shows (the sum stalls, and past
+    65504 overflows to inf, where a float32 sum would not), so float16 follows the cascade.
+    """
+    if losses.dtype != np.float16:
+        return np.sum(losses), np.sum(weights)
+    zero = np.float16(0)
+    loss_parts, weight_parts = [zero] * 8, [zero] * 8
+    flat_losses, flat_weights = losses.ravel(), weights.ravel()
+    for i in np.flatnonzero(keep).tolist():
+        loss_parts[0] += flat_losses[i]
+        weight_parts[0] += flat_weights[i]
+        for j in range(7):
+            if i & (15 << 4 * j):
+                break
+            loss_parts[j + 1] += loss_parts[j]
+            weight_parts[j + 1] += weight_parts[j]
+            loss_parts[j] = weight_parts[j] = zero
+    total_loss, total_weight = zero, zero
+    for loss_part, weight_part in zip(loss_parts, weight_parts):
+        total_loss += loss_part
+        total_weight += weight_part
+    return total_loss, total_weight
 
 
 def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None,
@@ -397,16 +606,123 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None 
     """
     func = "cross_entropy"
     reduction = _reduction(func, size_average, reduce, reduction)
-    logp, q, denominator = _cross_entropy_parts(func, input, target, weight, ignore_index, label_smoothing)
-    losses = -np.sum(q * logp, axis=-1)                      # target's shape
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return np.sum(losses)
-    with np.errstate(invalid="ignore", divide="ignore"):     # everything ignored: nan, as in torch
-        return (np.sum(losses) / denominator).astype(losses.dtype)
+    x, class_dim, t, w, eps, keep = _cross_entropy_args(func, input, target, weight, ignore_index, label_smoothing)
+    dtype, compute = x.dtype, _args.compute_dtype(x.dtype)
+    C = x.shape[class_dim]
+
+    def rounded(a):                     # torch keeps each intermediate tensor in the input's dtype
+        return np.asarray(a, dtype=compute).astype(dtype)[()]
+
+    def scaled(a, factor):              # tensor * Python float: computed in float32 for float16, rounded once
+        return rounded(np.asarray(a, dtype=compute) * compute.type(factor))
+
+    per_class = eps / C if C else 0.0
+    logp = log_softmax(x, dim=class_dim)
+    with np.errstate(invalid="ignore", divide="ignore"):     # 0/0 (nothing kept) is NaN, silently as in torch
+        if keep is None:                                     # probabilities: every class contributes
+            if eps > 0:
+                t = rounded(scaled(t, 1 - eps).astype(compute) + compute.type(per_class))
+            terms = rounded(logp * t)
+            if w is not None:
+                terms = rounded(terms * w.reshape((C,) + (1,) * (x.ndim - 1 - class_dim)))
+            if reduction == "none":
+                return rounded(-np.sum(terms, axis=class_dim, dtype=compute))
+            total = -rounded(np.sum(terms, dtype=compute))
+            return total if reduction == "sum" else rounded(total / compute.type(x.size // C if C else 0))
+        # class indices: the log-probability of each target class, weighted (0 where ignored)
+        t_safe = np.where(keep, t, 0)
+        picked = np.take_along_axis(np.moveaxis(logp, class_dim, -1), t_safe[..., None], axis=-1)[..., 0]
+        w_t = np.ones_like(picked) if w is None else w[t_safe]
+        nll = np.where(keep, -picked * w_t, dtype.type(0))
+        if reduction != "none":
+            if nll.size == 0:                                # torch: the mean of nothing is NaN, the sum 0
+                nll = dtype.type(np.nan if reduction == "mean" else 0)
+            else:
+                nll_sum, weight_sum = _nll_sums(nll, np.where(keep, w_t, dtype.type(0)), keep)
+                nll = nll_sum / weight_sum if reduction == "mean" else nll_sum
+        if eps == 0:
+            return np.asarray(nll, dtype=dtype)[()]
+        # label smoothing: eps/C times the (weighted) sum of -logp over all classes, 0 where ignored
+        w_c = 1 if w is None else w.reshape((C,) + (1,) * (x.ndim - 1 - class_dim))
+        smooth = np.where(keep, -rounded(np.sum(rounded(logp * w_c), axis=class_dim, dtype=compute)),
+                          dtype.type(0))
+        if reduction == "none":
+            ret = smooth
+        else:
+            ret = rounded(np.sum(smooth, dtype=compute))
+            if reduction == "mean":
+                count = (rounded(np.sum(w_t[keep], dtype=compute)) if w is not None
+                         else dtype.type(np.count_nonzero(keep)))
+                ret = rounded(ret / count)
+        out = scaled(nll, 1 - eps).astype(compute) + scaled(ret, per_class)
+        return rounded(out)
 
 
+@_args.quiet
+def cross_entropy_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike,
+                           weight: ArrayLike | None = None, ignore_index: int = -100, reduction: str = "mean",
+                           label_smoothing: float = 0.0) -> np.ndarray:
+    """Gradient of `cross_entropy` with respect to its ``input`` (the logits).
+
+    With ``q`` the target distribution of an element (one-hot, or the given probabilities;
+    mixed with ``label_smoothing/C``; times the class weights; zero where ignored), its loss is
+    ``-sum_c q_c * log_softmax(x)_c``, whose gradient is ``softmax(x) * sum_c q_c - q``; times
+    ``grad_output`` (one per element with ``reduction='none'``), divided by the weight sum with
+    ``'mean'`` (the element count for probabilities).
+
+    Args:
+        grad_output: d loss / d output: a scalar, or target's shape with ``reduction='none'``.
+        input: the logits of the forward call.
+        target: the target of the forward call.
+        weight: as in the forward call.
+        ignore_index: as in the forward call.
+        reduction: as in the forward call.
+        label_smoothing: as in the forward call.
+
+    Returns:
+        ``grad_input``, input's shape and dtype.
+
+    Raises:
+        ValueError: ``grad_output`` of another shape than the forward output.
+
+    Examples:
+        >>> cross_entropy_backward(1.0, np.zeros((2, 4)), np.array([1, 3]))
+        array([[ 0.125, -0.375,  0.125,  0.125],
+               [ 0.125,  0.125,  0.125, -0.375]])
+    """
+    func = "cross_entropy_backward"
+    reduction = _reduction(func, None, None, reduction)
+    x, class_dim, t, w, eps, keep = _cross_entropy_args(func, input, target, weight, ignore_index, label_smoothing)
+    dtype, compute = x.dtype, _args.compute_dtype(x.dtype)
+    C = x.shape[class_dim]
+    elements = x.shape[:class_dim] + x.shape[class_dim + 1:]
+    g = np.asarray(grad_output, dtype=compute)
+    if g.shape != (elements if reduction == "none" else ()):
+        raise ValueError(f"{func}: grad_output has shape {g.shape}, expected the forward output's shape "
+                         f"{elements if reduction == 'none' else ()}")
+    per_class = eps / C if C else 0.0
+    p = np.moveaxis(softmax(x.astype(compute), dim=class_dim), class_dim, -1)   # (..., C)
+    w_c = np.ones(C, compute) if w is None else w.astype(compute)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if keep is None:                                     # probabilities
+            q = (np.moveaxis(t, class_dim, -1).astype(compute) * (1 - eps) + per_class) * w_c
+            scale = g / compute.type(x.size // C) if reduction == "mean" else g
+            grad_logp = -q * np.asarray(scale)[..., None]
+        else:
+            t_safe = np.where(keep, t, 0)
+            w_t = w_c[t_safe]
+            if reduction == "mean":
+                g = g / np.sum(w_t[keep])
+            scale = np.where(keep, g, 0)                     # an ignored element gets no gradient at all
+            grad_logp = np.broadcast_to(-per_class * w_c * scale[..., None], p.shape).copy()
+            np.put_along_axis(grad_logp, t_safe[..., None],
+                              np.take_along_axis(grad_logp, t_safe[..., None], axis=-1)
+                              - ((1 - eps) * w_t * scale)[..., None], axis=-1)
+        grad = grad_logp - p * np.sum(grad_logp, axis=-1, keepdims=True)    # back through log_softmax
+    return np.moveaxis(grad, -1, class_dim).astype(dtype)
+
+
+@_args.quiet
 def mse_loss(input: ArrayLike, target: ArrayLike, size_average: bool | None = None, reduce: bool | None = None,
              reduction: str = "mean", weight: ArrayLike | None = None) -> np.ndarray:
     """Mean squared error ``mean((input - target)**2)``.
@@ -442,16 +758,77 @@ def mse_loss(input: ArrayLike, target: ArrayLike, size_average: bool | None = No
             x, t = np.broadcast_arrays(x, t)
         except ValueError:
             raise ValueError(f"{func}: target has shape {t.shape}, expected input's shape {x.shape}") from None
-    squared = ((x - t) ** 2).astype(x.dtype)
-    total = 1 if reduction != "mean" else squared.size
+    dtype, compute = x.dtype, _args.compute_dtype(x.dtype)
+    diff = (x - t).astype(dtype)
+    squared = diff * diff                   # float16: rounded after each step, as torch's kernel does
+    total = squared.size
     if weight is not None:
         w = _args.array(func, "weight", weight)
         if w.shape != squared.shape:
             raise ValueError(f"{func}: weight has shape {w.shape}, expected input's shape {squared.shape}")
-        squared = (squared * w).astype(x.dtype)
-        total = np.sum(w)
+        squared = (squared * w).astype(dtype)
+        total = np.sum(w, dtype=compute).astype(dtype)
     if reduction == "none":
         return squared
+    summed = np.sum(squared, dtype=compute)                 # float16: accumulated in float32, as in torch
     if reduction == "sum":
-        return np.sum(squared)
-    return (np.sum(squared) / total).astype(x.dtype)
+        return summed.astype(dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):    # the mean of nothing is NaN, silently as in torch
+        if weight is not None:
+            return summed.astype(dtype) / total
+        return (summed / total).astype(dtype)
+
+
+@_args.quiet
+def mse_loss_backward(grad_output: ArrayLike, input: ArrayLike, target: ArrayLike, reduction: str = "mean",
+                      weight: ArrayLike | None = None) -> np.ndarray:
+    """Gradient of `mse_loss` with respect to its ``input``: ``2 (input - target) * grad_output``,
+    divided by the element count for ``reduction='mean'`` (by the weight sum, and times the
+    weights, with ``weight``).
+
+    Args:
+        grad_output: d loss / d output: a scalar, or input's shape with ``reduction='none'``.
+        input: the input of the forward call.
+        target: the target of the forward call.
+        reduction: as in the forward call.
+        weight: as in the forward call.
+
+    Returns:
+        ``grad_input``, input's shape and dtype.
+
+    Raises:
+        ValueError: ``grad_output`` of another shape than the forward output.
+
+    Examples:
+        >>> mse_loss_backward(1.0, np.array([1., 3.]), np.array([0., 0.]))
+        array([1., 3.])
+    """
+    func = "mse_loss_backward"
+    x = _args.array(func, "input", input)
+    t = _args.array(func, "target", target)
+    reduction = _reduction(func, None, None, reduction)
+    try:
+        shape = np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(f"{func}: target has shape {t.shape}, expected input's shape {x.shape}") from None
+    dtype = x.dtype
+    g = np.asarray(grad_output, dtype=dtype)
+    if g.shape != (shape if reduction == "none" else ()):
+        raise ValueError(f"{func}: grad_output has shape {g.shape}, expected the forward output's shape "
+                         f"{shape if reduction == 'none' else ()}")
+    diff = (x - t).astype(dtype)
+    if weight is not None:
+        w = _args.array(func, "weight", weight).astype(dtype)
+        if reduction == "mean":
+            g = (g / np.sum(w, dtype=_args.compute_dtype(dtype)).astype(dtype)).astype(dtype)
+        grad = 2 * diff * (g * w).astype(dtype)
+    else:
+        # torch's kernel: norm * (input - target) * grad_output, norm = 2/numel for 'mean', else 2
+        with np.errstate(divide="ignore"):
+            norm = dtype.type(2 / diff.size if diff.size else np.inf) if reduction == "mean" else dtype.type(2)
+        grad = norm * diff * g
+    grad = grad.astype(dtype)
+    # d/d input of a broadcast input sums over the broadcast dims
+    extra = grad.ndim - x.ndim
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(x.shape) if n == 1 and shape[extra + i] != 1)
+    return np.sum(grad, axis=axes).reshape(x.shape).astype(dtype) if axes else grad

@@ -160,7 +160,7 @@ class _Conv(_ConvNd):
         if self.bias is not None:
             self.bias.accumulate(gb)
         if self.padding_mode != "zeros":        # padded copies send their gradient to the original
-            gx = F._pad_backward(gx, self._input_shape, self._reversed_padding_repeated_twice, self.padding_mode)
+            gx = F.pad_backward(gx, self._input_shape, self._reversed_padding_repeated_twice, self.padding_mode)
         return gx
 
 
@@ -446,26 +446,14 @@ class Linear(Module):
         return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
 
     def backward(self, grad_output: ArrayLike):
-        x = self._saved("_input")
-        g = _args.array("Linear.backward", "grad_output", grad_output)
-        if g.shape != x.shape[:-1] + (self.out_features,):
-            raise ValueError(f"Linear.backward: grad_output has shape {g.shape}, "
-                             f"expected {x.shape[:-1] + (self.out_features,)}")
-        g2 = g.reshape(-1, self.out_features)                 # (batch, out_features)
-        self.weight.accumulate(g2.T @ x.reshape(-1, self.in_features))
+        gx, gw, gb = F.linear_backward(grad_output, self._saved("_input"), self.weight.data)
+        self.weight.accumulate(gw)
         if self.bias is not None:
-            self.bias.accumulate(g2.sum(axis=0))
-        return g @ self.weight.data                           # (*, in_features)
+            self.bias.accumulate(gb)
+        return gx
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-def _grad(name, grad_output, saved):
-    g = _args.array(f"{name}.backward", "grad_output", grad_output)
-    if g.shape != saved.shape:
-        raise ValueError(f"{name}.backward: grad_output has shape {g.shape}, expected the output's shape {saved.shape}")
-    return g
 
 
 class ReLU(Module):
@@ -484,13 +472,11 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: ArrayLike):
-        x = _args.array("ReLU", "input", input)
-        self._mask = x > 0
-        return F.relu(x, self.inplace)
+        self._output = F.relu(input, self.inplace)
+        return self._output
 
     def backward(self, grad_output: ArrayLike):
-        mask = self._saved("_mask")
-        return _grad("ReLU", grad_output, mask) * mask
+        return F.relu_backward(grad_output, self._saved("_output"))
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -514,13 +500,11 @@ class LeakyReLU(Module):
 
     def forward(self, input: ArrayLike):
         x = _args.array("LeakyReLU", "input", input)
-        self._mask = x > 0
+        self._input = x.copy() if self.inplace else x
         return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def backward(self, grad_output: ArrayLike):
-        mask = self._saved("_mask")
-        g = _grad("LeakyReLU", grad_output, mask)
-        return np.where(mask, g, g * np.asarray(self.negative_slope, dtype=g.dtype))
+        return F.leaky_relu_backward(grad_output, self._saved("_input"), self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -539,8 +523,7 @@ class Sigmoid(Module):
         return self._output
 
     def backward(self, grad_output: ArrayLike):
-        s = self._saved("_output")
-        return _grad("Sigmoid", grad_output, s) * s * (1 - s)
+        return F.sigmoid_backward(grad_output, self._saved("_output"))
 
 
 class Tanh(Module):
@@ -556,8 +539,7 @@ class Tanh(Module):
         return self._output
 
     def backward(self, grad_output: ArrayLike):
-        t = self._saved("_output")
-        return _grad("Tanh", grad_output, t) * (1 - t * t)
+        return F.tanh_backward(grad_output, self._saved("_output"))
 
 
 class Flatten(Module):
@@ -585,7 +567,7 @@ class Flatten(Module):
         if start > end:
             raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} for input "
                              f"with {x.ndim} dims")
-        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+        return x.reshape(x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:])
 
     def backward(self, grad_output: ArrayLike):
         return np.asarray(grad_output).reshape(self._saved("_input_shape"))
@@ -683,23 +665,20 @@ class CrossEntropyLoss(Module):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
         self.reduction = F._reduction("CrossEntropyLoss", size_average, reduce, reduction)
 
+    def _options(self):
+        return dict(weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                    label_smoothing=self.label_smoothing)
+
     def forward(self, input: ArrayLike, target: ArrayLike):
-        func = "CrossEntropyLoss"
-        logp, q, denominator = F._cross_entropy_parts(func, input, target, self.weight, self.ignore_index,
-                                                      self.label_smoothing)
-        self._parts = (np.ndim(input), logp, q, denominator)
-        return F.cross_entropy(input, target, self.weight, None, self.ignore_index, None, self.reduction,
-                               self.label_smoothing)
+        out = F.cross_entropy(input, target, **self._options())
+        self._saved_inputs = (input, target)
+        return out
 
     def backward(self, grad_output: ArrayLike = 1.0):
-        ndim, logp, q, denominator = self._saved("_parts")
-        g = np.asarray(grad_output, dtype=logp.dtype)
-        if self.reduction == "none":
-            g = g[..., None]                                       # one per element, broadcast over classes
-        elif self.reduction == "mean":
-            g = g / denominator
-        grad = (np.exp(logp) * q.sum(axis=-1, keepdims=True) - q) * g   # class dim last
-        return np.moveaxis(grad, -1, 0 if ndim == 1 else 1).astype(logp.dtype)
+        input, target = self._saved("_saved_inputs")
+        if self.reduction != "none":
+            grad_output = np.broadcast_to(grad_output, ())
+        return F.cross_entropy_backward(grad_output, input, target, **self._options())
 
 
 class MSELoss(Module):
@@ -722,13 +701,11 @@ class MSELoss(Module):
 
     def forward(self, input: ArrayLike, target: ArrayLike):
         out = F.mse_loss(input, target, reduction=self.reduction)
-        x, t = np.broadcast_arrays(np.asarray(input), np.asarray(target))
-        self._diff = (x - t).astype(np.asarray(input).dtype)
+        self._saved_inputs = (input, target)
         return out
 
     def backward(self, grad_output: ArrayLike = 1.0):
-        diff = self._saved("_diff")
-        g = np.asarray(grad_output, dtype=diff.dtype)
-        if self.reduction == "mean":
-            g = g / diff.size
-        return (2 * diff * g).astype(diff.dtype)
+        input, target = self._saved("_saved_inputs")
+        if self.reduction != "none":
+            grad_output = np.broadcast_to(grad_output, ())
+        return F.mse_loss_backward(grad_output, input, target, self.reduction)

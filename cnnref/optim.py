@@ -19,9 +19,12 @@ for example the parameters of `cnnref.nn`, and updates ``.data`` in place.
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any, Callable, Iterable
 
 import numpy as np
+
+from cnnref._args import quiet, to_numpy
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Rprop", "Adam"]
 
@@ -87,10 +90,15 @@ class Optimizer:
         if isinstance(params, set):
             raise TypeError(f"{name}: params of a group must be an ordered collection, got a set")
         params = [params] if hasattr(params, "data") else list(params)
-        for p in params:
+        for i, p in enumerate(params):
             if not (hasattr(p, "data") and hasattr(p, "grad")):
                 raise TypeError(f"{name}: can only optimize objects with .data and .grad arrays, "
                                 f"got {type(p).__name__}")
+            _check_data(name, f"params[{i}]", p)
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          UserWarning, stacklevel=3)
         group = {**self.defaults, **param_group, "params": params}
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if seen & {id(p) for p in params}:
@@ -117,6 +125,7 @@ class Optimizer:
                     else:
                         p.grad[...] = 0
 
+    @quiet
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient.
 
@@ -127,15 +136,20 @@ class Optimizer:
             The closure's loss, or ``None``.
         """
         loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            for p in group["params"]:
+        name = f"{type(self).__name__}.step"
+        updates = []
+        for g, group in enumerate(self.param_groups):           # check everything before changing anything
+            for i, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
+                _check_data(name, f"param_groups[{g}]['params'][{i}]", p)
                 grad = np.asarray(p.grad)
                 if grad.shape != p.data.shape:
-                    raise ValueError(f"{type(self).__name__}.step: grad has shape {grad.shape}, "
-                                     f"expected the parameter's shape {p.data.shape}")
-                self._update(p.data, grad, self.state.setdefault(id(p), {}), group)
+                    raise ValueError(f"{name}: grad has shape {grad.shape}, expected the parameter's shape "
+                                     f"{p.data.shape}")
+                updates.append((p, grad, group))
+        for p, grad, group in updates:
+            self._update(p.data, grad, self.state.setdefault(id(p), {}), group)
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
@@ -204,13 +218,23 @@ class Optimizer:
             group.update({k: copy.deepcopy(v) for k, v in saved.items() if k in self.defaults})
 
 
+def _check_data(func: str, name: str, p) -> None:
+    """An optimizer updates ``p.data`` in place: it must be a writeable floating-point ndarray."""
+    data = p.data
+    if not isinstance(data, np.ndarray) or not np.issubdtype(data.dtype, np.floating):
+        kind = data.dtype if isinstance(data, np.ndarray) else type(data).__name__
+        raise TypeError(f"{func}: {name}.data is {kind}, expected a floating-point ndarray (float16, float32 or "
+                        f"float64) that the optimizer can update in place")
+    if not data.flags.writeable:
+        raise ValueError(f"{func}: {name}.data is read-only, expected a writeable array (the optimizer updates it "
+                         f"in place; pass a copy, e.g. np.array(data))")
+
+
 def _as_state_value(key: str, value, dtype):
     """A saved state entry as ours: ``step`` a float, arrays (or torch tensors) NumPy copies."""
     if key == "step":
         return float(value)
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
-    return np.array(value, dtype=dtype)
+    return np.array(to_numpy(value), dtype=dtype)
 
 
 # torch's words for each hyper-parameter in its "Invalid ..." messages
@@ -226,6 +250,12 @@ def _check_non_negative(optimizer: str, nan_ok: bool = False, **values: float) -
     for name, value in values.items():
         if (value < 0.0) if nan_ok else not 0.0 <= value:
             raise ValueError(f"{optimizer}: Invalid {_TORCH_NAMES[name]}: {value} (expected {name} >= 0)")
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    """``torch.sign``: -1, 0 or 1, and 0 for NaN (NumPy's sign keeps NaN). A NaN gradient then
+    leaves its weight where it is in Rprop, as in torch."""
+    return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype, copy=False)
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
@@ -417,13 +447,13 @@ class Rprop(Optimizer):
         if group["maximize"]:
             grad = -grad
         state["step"] += 1
-        sign = np.sign(grad * state["prev"])  # +1 kept its sign, -1 flipped, 0 no information
+        sign = _sign(grad * state["prev"])  # +1 kept its sign, -1 flipped, 0 no information
         factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, 1.0)).astype(param.dtype)
         step_size = state["step_size"]
         step_size *= factor
         np.clip(step_size, step_size_min, step_size_max, out=step_size)
         grad = np.where(sign < 0, 0, grad).astype(param.dtype)  # flipped: no move this step
-        param += -1 * np.sign(grad) * step_size
+        param += -1 * _sign(grad) * step_size
         state["prev"][...] = grad
 
 
