@@ -151,6 +151,31 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
+        """Redraw this module's ``weight`` and ``bias``, where it has them, as torch initialises
+        its layers: uniform in ``±1/sqrt(fan_in)`` with ``fan_in = prod(weight.shape[1:])``
+        (``in_features`` of a Linear, ``C_in/groups*kH*kW`` of a Conv2d), from ``generator`` or the
+        module-level generator of `manual_seed`. A module without a weight has nothing to redraw.
+
+        Args:
+            generator: a NumPy generator of your own, or None.
+
+        Examples:
+            >>> from cnnref.nn import Linear
+            >>> a, b = Linear(3, 2), Linear(3, 2)
+            >>> a.reset_parameters(np.random.default_rng(5)); b.reset_parameters(np.random.default_rng(5))
+            >>> bool((a.weight.data == b.weight.data).all()), float(abs(a.weight.data).max()) <= 3 ** -0.5
+            (True, True)
+        """
+        weight = self._parameters.get("weight")
+        if weight is None:
+            return
+        rng = _generator if generator is None else generator
+        bound = _kaiming_bound(math.prod(weight.shape[1:]))
+        for p in (weight, self._parameters.get("bias")):
+            if p is not None:
+                p.data = rng.uniform(-bound, bound, p.shape).astype(p.dtype)
+
     def _saved(self, name: str):
         value = self.__dict__.get(name)
         if value is None:
@@ -299,10 +324,6 @@ class Module:
         if not lines:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-def _dtype(dtype):
-    return np.dtype(np.float32 if dtype is None else dtype)
 
 
 def _kaiming_bound(fan_in: int) -> float:

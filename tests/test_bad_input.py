@@ -1,4 +1,4 @@
-"""Every bad input the issue lists gives a ValueError/TypeError naming the function, the argument
+"""Bad inputs give a ValueError/TypeError naming the function, the argument
 and what was expected, never an IndexError or a broadcast error from inside NumPy."""
 
 import numpy as np

@@ -15,9 +15,8 @@ from hypothesis import given, settings, strategies as st
 
 from cnnref import functional as F
 from cnnref import nn, optim
-from tests.compare import assert_close
-from tests.layer_cases import (ALL_DTYPES, MODULES, OPS, OPTIONS, SEEDS, SPECIALS, check_module, check_op, data,
-                               tensor, torch_forward_backward)
+from tests.compare import (ALL_DTYPES, MODULES, OPS, OPTIONS, SEEDS, SPECIALS, assert_close, check_layer, check_module,
+                           check_op, data, tensor, torch_forward_backward)
 
 few = settings(max_examples=8, deadline=None)      # per op and class of input: every op, many classes
 
@@ -27,24 +26,21 @@ few = settings(max_examples=8, deadline=None)      # per op and class of input: 
 @few
 @given(case=st.data(), dtype=ALL_DTYPES)
 def test_empty_batch_matches_torch(name, case, dtype):
-    op = OPS[name]
-    check_op(op, *op.args(case.draw, dtype, None, st.just(0)))
+    check_op(name, case.draw, dtype, batch=st.just(0))
 
 
 @pytest.mark.parametrize("name", OPS)
 @few
 @given(case=st.data(), special=SPECIALS)
 def test_nan_and_inf_match_torch(name, case, special):
-    op = OPS[name]
-    check_op(op, *op.args(case.draw, case.draw(st.sampled_from(op.special_dtypes)), special, None))
+    check_op(name, case.draw, case.draw(st.sampled_from(OPS[name].special_dtypes)), special)
 
 
 @pytest.mark.parametrize("name", OPS)
 @few
 @given(case=st.data())
 def test_float16_matches_torch(name, case):
-    op = OPS[name]
-    check_op(op, *op.args(case.draw, np.float16, None, None))
+    check_op(name, case.draw, np.float16)
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -53,9 +49,8 @@ def test_float16_matches_torch(name, case):
        empty=st.booleans())
 def test_modules_match_torch_on_empty_special_and_float16_input(name, case, dtype, special, empty):
     if name.startswith(("Conv", "Sequential")) and dtype == np.float16:
-        special = None                            # backend-dependent in torch: see layer_cases._conv_args
-    ours, theirs, inputs = MODULES[name](case.draw, nn, dtype, special, st.just(0) if empty else None)
-    check_module(ours, theirs, *inputs)
+        special = None                            # backend-dependent in torch: see compare.conv_args
+    check_layer(name, case.draw, dtype, special, st.just(0) if empty else None)
 
 
 def _torch_twin(name, options, init):
@@ -86,8 +81,8 @@ def test_optimizers_match_torch_on_empty_special_and_float16_parameters(name, ca
 # ----------------------------------------------------------------------------- named cases: empty batches
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
 def test_conv2d_module_on_an_empty_batch(mode):
-    check_module(nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode), torch.nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode),
-                 np.zeros((0, 2, 5, 5)))
+    ours, theirs = (m.Conv2d(2, 3, 3, padding=1, padding_mode=mode) for m in (nn, torch.nn))
+    check_module(ours, theirs, np.zeros((0, 2, 5, 5)))
 
 
 def test_conv_and_unfold_on_an_empty_batch():

@@ -11,8 +11,7 @@ from threadpoolctl import threadpool_limits
 from hypothesis import given, settings, strategies as st
 
 from cnnref import optim
-from tests.compare import assert_close
-from tests.layer_cases import OPTIONS
+from tests.compare import OPTIONS, assert_close
 
 
 @pytest.fixture(autouse=True)
