@@ -21,7 +21,7 @@
                    cout: "1", op: "0", ceil: "0", seed: "1", view: "scatter", flip: "0", layers: "1", at: "0",
                    xv: "", wv: "" };
   // What the explorer draws (torch allows more; the page says so).
-  var LIMITS = { size: 16, kernel: 7, channels: 4, out: 40, drawn: 48, heat: 64 };
+  var LIMITS = { size: 16, kernel: 7, channels: 4, out: 40, drawn: 64, heat: 64 };
   var CELL = 26;
   var MINUS = "\u2212";
 
@@ -245,7 +245,9 @@
       padText: typeof a.padding === "string" ? a.padding : v.padding[0], ceil: ceil,
       op: transposed ? v.output_padding : [0, 0], cin: cin, cout: cout, G: G, out: r.out,
     };
+    // the largest grid drawn: the padded input, or a transposed convolution's zero-stuffed input
     var extent = [H + m.pads[0][0] + m.pads[0][1], W + m.pads[1][0] + m.pads[1][1]];
+    if (transposed) extent = [Math.max(extent[0], m.out[0] + m.d[0] * (KH - 1)), Math.max(extent[1], m.out[1] + m.d[1] * (KW - 1))];
     if (H > LIMITS.size || W > LIMITS.size || KH > LIMITS.kernel || KW > LIMITS.kernel ||
         cin > LIMITS.channels || cout > LIMITS.channels || m.out[0] > LIMITS.out || m.out[1] > LIMITS.out ||
         extent[0] > LIMITS.drawn || extent[1] > LIMITS.drawn) {
