@@ -177,43 +177,34 @@ def nonzero(t: torch.Tensor) -> set[tuple[int, ...]]:
 
 
 def overlaps_transposed(h, w, kh, kw, s, p, d, op, layers):
-    """Kernel taps landing on each output cell of a stack of transposed convolutions, by loops."""
+    """Kernel taps landing on each output cell of a stack of transposed convolutions (all-ones input
+    and kernel), in NumPy: each tap adds the input, s apart, to an uncropped output; then crop p."""
     x = np.ones((h, w))
     for _ in range(layers):
         H, W = x.shape
         Ho, Wo = (H - 1) * s - 2 * p + d * (kh - 1) + op + 1, (W - 1) * s - 2 * p + d * (kw - 1) + op + 1
         if min(Ho, Wo) < 1 or max(Ho, Wo) > HEAT_LIMIT:
             return None
-        y = np.zeros((Ho, Wo))
-        for i in range(H):
-            for j in range(W):
-                for ky in range(kh):
-                    for kx in range(kw):
-                        Y, X = i * s - p + ky * d, j * s - p + kx * d
-                        if 0 <= Y < Ho and 0 <= X < Wo:
-                            y[Y, X] += x[i, j]
-        x = y
+        full = np.zeros((Ho + 2 * p, Wo + 2 * p))
+        for ky in range(kh):
+            for kx in range(kw):
+                full[ky * d:ky * d + (H - 1) * s + 1:s, kx * d:kx * d + (W - 1) * s + 1:s] += x
+        x = full[p:p + Ho, p:p + Wo]
     return x
 
 
 def overlaps_resize(h, w, kh, kw, s, d, layers):
-    """The same for "nearest resize by s, then a convolution with padding='same'", by loops."""
+    """The same for "nearest resize by s, then a convolution with padding='same'": the sum of the
+    resized map shifted by every tap, with torch's padding (the smaller half first)."""
     x = np.ones((h, w))
     for _ in range(layers):
         up = np.repeat(np.repeat(x, s, axis=0), s, axis=1)
         H, W = up.shape
         if max(H, W) > HEAT_LIMIT:
             return None
-        top, left = d * (kh - 1) // 2, d * (kw - 1) // 2
-        y = np.zeros((H, W))
-        for Y in range(H):
-            for X in range(W):
-                for ky in range(kh):
-                    for kx in range(kw):
-                        r, q = Y - top + ky * d, X - left + kx * d
-                        if 0 <= r < H and 0 <= q < W:
-                            y[Y, X] += up[r, q]
-        x = y
+        th, tw = d * (kh - 1), d * (kw - 1)
+        padded = np.pad(up, ((th // 2, th - th // 2), (tw // 2, tw - tw // 2)))
+        x = sum(padded[ky * d:ky * d + H, kx * d:kx * d + W] for ky in range(kh) for kx in range(kw))
     return x
 
 
@@ -504,7 +495,8 @@ LABELS = {"zh": ("输入", "卷积核", "输出", "棋盘格"), "en": ("input", 
 @pytest.mark.parametrize("width", [375, 1280])
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_both_languages_at_phone_and_desktop_width(visit, language, width):
-    page = visit.open(language, EXAMPLE + "&view=gather&cin=2&cout=2&g=2&at=40", width=width)
+    # wider than a phone when drawn at full size: a 17×17 zero-stuffed input
+    page = visit.open(language, EXAMPLE.replace("h=5&w=5", "h=8&w=8") + "&view=gather&cin=2&cout=2&g=2&at=40", width=width)
     text = page.inner_text(".cnnref-explorer")
     assert all(label in text for label in LABELS[language]), text[:400]
     if language == "zh":
