@@ -269,8 +269,9 @@ def _explain(args: argparse.Namespace) -> int:
         if Path(args.out).exists() and not args.overwrite:
             raise ValueError(f"--out '{args.out}' exists; give another name, or --overwrite to replace it")
         e, loaded = explain_checkpoint(args.checkpoint, image=args.image, index=args.input_index, invert=args.invert)
-        details = f"; checkpoint {args.checkpoint} ({loaded.name}" + (
-            f", {loaded.epoch} epochs on {loaded.dataset})" if loaded.epoch and loaded.dataset else ")")
+        trained = (f", {loaded.epoch} epoch{'' if loaded.epoch == 1 else 's'} on {loaded.dataset}"
+                   if loaded.epoch and loaded.dataset else "")
+        details = f"; checkpoint {args.checkpoint} ({loaded.name}{trained})"
         path = write_html(render_html(e, loaded.name, details), args.out, overwrite=args.overwrite)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -48,13 +48,14 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin:
 h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; } h3 { font-size: 1rem; margin: 0; }
 .meta { color: #555; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: left; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: left; white-space: nowrap; }
 td.num, th.num { text-align: right; }
 .bar { background: #3f6fb5; height: 0.9rem; min-width: 1px; }
 .layer { border: 1px solid #ddd; border-radius: 4px; padding: 0.5rem 0.7rem; }
 .layer p { margin: 0.2rem 0; color: #555; font-size: 0.85rem; }
 .layer img { image-rendering: pixelated; max-width: 100%; height: auto; margin-top: 0.3rem; background: #ccc; }
 .edge { text-align: center; color: #555; font-size: 0.85rem; padding: 0.3rem 0; }
+.wide { overflow-x: auto; }
 code { font-size: 0.9em; }
 """
 
@@ -143,8 +144,9 @@ def activation_image(a: torch.Tensor, signed: bool | None = None) -> tuple[str, 
 
 
 def _display_width(width: int) -> int:
-    """Show small images larger (whole multiples keep pixels square), at most 512 px."""
-    k = max(1, min(8, 256 // max(width, 1)))
+    """Show small images larger (whole multiples keep pixels square), at most 512 px; CSS
+    shrinks them to a narrow screen."""
+    k = max(1, min(8, 480 // max(width, 1)))
     return min(512, width * k)
 
 
@@ -186,14 +188,14 @@ def render_html(e: Explanation, title: str = "model", details: str = "") -> str:
     last = list(e.activations)[-1] if e.activations else "input"
     parts.append(f'<div class="edge" data-from="{esc(last)}" data-to="output" '
                  f'data-shape="{esc(_shape(e.logits.shape))}">↓ {esc(_shape(e.logits.shape))} scores</div>')
-    parts += ["<h2>Layer table</h2>", '<table class="layers"><tr><th>layer</th><th>type</th><th>output shape</th>'
+    parts += ["<h2>Layer table</h2>", '<div class="wide"><table class="layers"><tr><th>layer</th><th>type</th><th>output shape</th>'
               '<th class="num">parameters</th><th class="num">multiply-adds</th></tr>']
     for r in e.table.rows:
         parts.append(f'<tr data-layer="{esc(r.name)}"><td>{esc(r.name)}</td><td>{esc(r.type)}</td>'
                      f"<td>{esc(_shape(r.output_shape[1:]))}</td><td class='num'>{r.params:,}</td>"
                      f"<td class='num'>{r.mult_adds:,}</td></tr>")
     parts += [f'<tr><td colspan="3">total</td><td class="num">{e.table.total_params:,}</td>'
-              f'<td class="num">{e.table.mult_adds:,}</td></tr>', "</table>",
+              f'<td class="num">{e.table.mult_adds:,}</td></tr>', "</table></div>",
               '<p class="meta">Multiply-adds for one input, as torchinfo counts them (a convolution: one per weight '
               "and bias for every output position). Written by <code>cnnref explain</code>.</p>", "</body>", "</html>"]
     return "\n".join(parts) + "\n"
