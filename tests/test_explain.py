@@ -240,7 +240,7 @@ def bad_pictures(tmp_path):
         "object array": (tmp_path / "objects.npy", "not a NumPy array file"),
         "several frames": (tmp_path / "anim.gif", "2 frames"),
         "blank page": (tmp_path / "blank.png", "no ink"),
-        "truncated file": (truncated, "'"),
+        "truncated file": (truncated, "is damaged"),
         "missing file": (tmp_path / "nothing.png", "no file"),
     }
 
