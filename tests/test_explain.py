@@ -32,6 +32,7 @@ from cnnref.explain_html import MAP_SIDE, MAX_MAPS, activation_image, write_html
 from cnnref.images import area_weights, digit_from_ink, ink_from_picture, load_digit, prepare_digit, read_picture
 from cnnref.models import MODELS, get_model, make_cnn
 from cnnref.summary import summary
+from tests.chromium_thread import ChromiumThread
 from tests.docs_helpers import ROOT
 
 MEASURED: dict[str, object] = {}
@@ -512,36 +513,45 @@ def test_cli_in_a_fresh_process_prints_no_traceback(tmp_path, lenet_checkpoint):
 
 # --------------------------------------------------------------------------- the HTML in Chromium
 
-@pytest.mark.browser
-def test_report_opens_from_file_without_network_or_errors(tmp_path, capsys, lenet_checkpoint):
-    from playwright.sync_api import sync_playwright
+@pytest.fixture(scope="module")
+def chromium():
+    thread = ChromiumThread()
+    yield thread
+    thread.close()
 
-    from tests.test_lenet_page import CHROMIUM, CHROMIUM_ARGS
 
-    for name, path in (("lenet5", lenet_checkpoint), ("googlenet", tmp_path / "g.pt")):
-        if name == "googlenet":
-            make_checkpoint(path, name)
-        status, _, err = run(capsys, "explain", "--from", path, "--input-index", 2, "--out", tmp_path / f"{name}.html")
+def explain_reports(folder: pathlib.Path, capsys, lenet_checkpoint) -> list[pathlib.Path]:
+    make_checkpoint(folder / "g.pt", "googlenet")
+    reports = []
+    for name, path in (("lenet5", lenet_checkpoint), ("googlenet", folder / "g.pt")):
+        status, _, err = run(capsys, "explain", "--from", path, "--input-index", 2, "--out", folder / f"{name}.html")
         assert status == 0, err
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        reports.append(folder / f"{name}.html")
+    return reports
+
+
+@pytest.mark.browser
+def test_report_opens_from_file_without_network_or_errors(tmp_path, capsys, lenet_checkpoint, chromium):
+    reports = explain_reports(tmp_path, capsys, lenet_checkpoint)
+
+    def visit(report: pathlib.Path):
+        page = chromium.browser.new_page()
+        requests, errors = [], []
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
         try:
-            for name in ("lenet5", "googlenet"):
-                page = browser.new_page()
-                requests, errors = [], []
-                page.on("request", lambda r: requests.append(r.url))
-                page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                url = (tmp_path / f"{name}.html").as_uri()
-                page.goto(url, wait_until="load")
-                images = page.eval_on_selector_all("img", "els => els.map(e => e.complete && e.naturalWidth > 0)")
-                assert images and all(images), name
-                assert errors == [], name
-                assert {urllib.parse.urlsplit(u).scheme for u in requests} <= {"file", "data"}
-                assert [u for u in requests if u.startswith("file:")] == [url]
-                assert page.locator("table.layers tr[data-layer]").count() == len(Report(page.content()).rows)
-                page.close()
+            page.goto(report.as_uri(), wait_until="load")
+            images = page.eval_on_selector_all("img", "els => els.map(e => e.complete && e.naturalWidth > 0)")
+            rows = page.locator("table.layers tr[data-layer]").count()
+            return requests, errors, images, rows, page.content()
         finally:
-            browser.close()
+            page.close()
 
-
+    for report in reports:
+        requests, errors, images, rows, content = chromium.call(visit, report)
+        assert images and all(images), report.name
+        assert errors == [], report.name
+        assert {urllib.parse.urlsplit(u).scheme for u in requests} <= {"file", "data"}
+        assert [u for u in requests if u.startswith("file:")] == [report.as_uri()]
+        assert rows == len(Report(content).rows) > 0

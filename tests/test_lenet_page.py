@@ -1,7 +1,7 @@
 """The "Look inside LeNet-5" page in Chromium, against torch.
 
 The built site (the session's `built_site`) is served on 127.0.0.1 and visited by Debian's
-Chromium through playwright. The reference is torch: `cnnref.models.lenet5` loaded with the
+Chromium through playwright, from a thread of its own (`tests.chromium_thread`). The reference is torch: `cnnref.models.lenet5` loaded with the
 weights the site serves (`cnnref.lenet_asset.read_asset`), its children's outputs taken with
 forward hooks, and the inputs prepared by `cnnref.data.make_dataset` (the example button) or
 `cnnref.images` (a drawing, from the bitmap the page drew).
@@ -20,22 +20,16 @@ import urllib.parse
 import numpy as np
 import pytest
 import torch
-from playwright.sync_api import sync_playwright
-
 from cnnref.data import make_dataset
 from cnnref.images import digit_from_ink, prepare_digit
 from cnnref.lenet_asset import read_asset, trained_lenet5, weights_bytes
 from cnnref.shapes import receptive_field
 from cnnref.summary import count_parameters
+from tests.chromium_thread import ChromiumThread, on_chromium_thread
 from tests.docs_helpers import ROOT
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 EXPLORER = ".lenet-explorer"
 TOLERANCE = 1e-4
@@ -67,11 +61,9 @@ def base(site):
 
 @pytest.fixture(scope="module")
 def chromium():
-    assert pathlib.Path(CHROMIUM).exists(), f"{CHROMIUM} missing: `make test` installs Debian's chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    thread = ChromiumThread()
+    yield thread
+    thread.close()
     if MEASURED:
         print("\nlenet page, measured:", json.dumps(MEASURED, indent=1, default=str))
 
@@ -126,10 +118,11 @@ class Visit:
 
 @pytest.fixture(scope="module")
 def visit(chromium, base):
-    v = Visit(chromium, base)
-    v.open("/en/lenet/")
+    """The English page in one browser context, shared by the tests that change its state."""
+    v = chromium.call(Visit, chromium.browser, base)
+    chromium.call(v.open, "/en/lenet/")
     yield v
-    v.close()
+    chromium.call(v.close)
 
 
 def torch_forward(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -183,7 +176,8 @@ def test_weights_asset_is_small_and_comes_from_the_pages_training_code(site, ref
 
 # --------------------------------------------------------------------------- the example button
 
-def test_example_digits_give_torchs_inputs_logits_and_activations(visit, reference):
+@on_chromium_thread
+def test_example_digits_give_torchs_inputs_logits_and_activations(chromium, visit, reference):
     model, _, _ = reference
     test = make_dataset("digits", "test")
     page, worst = visit.page, {}
@@ -246,7 +240,8 @@ def check_drawing(visit, model, worst) -> dict:
     return state
 
 
-def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(visit, reference):
+@on_chromium_thread
+def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(chromium, visit, reference):
     model, _, _ = reference
     page, worst, strokes, predictions = visit.page, {}, 0, {}
     types = ["mouse", "pen", "touch"]
@@ -269,7 +264,8 @@ def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(visit, refer
     assert visit.errors == [] and visit.external == []
 
 
-def test_trusted_mouse_drag_draws(visit, reference):
+@on_chromium_thread
+def test_trusted_mouse_drag_draws(chromium, visit, reference):
     """Real mouse input (playwright's, trusted, with coalesced events) reaches the same code."""
     model, _, _ = reference
     page = visit.page
@@ -286,7 +282,8 @@ def test_trusted_mouse_drag_draws(visit, reference):
     assert column[6:26].all()        # the vertical line is in the bitmap
 
 
-def test_clear_empties_the_canvas_and_the_prediction(visit):
+@on_chromium_thread
+def test_clear_empties_the_canvas_and_the_prediction(chromium, visit):
     page = visit.page
     page.click(f"{EXPLORER} .le-clear")
     page.wait_for_function(f"() => !document.querySelector('{EXPLORER}').hasAttribute('data-logits')")
@@ -294,7 +291,8 @@ def test_clear_empties_the_canvas_and_the_prediction(visit):
     assert np.array(state["bitmap"]).sum() == 0 and state["input"] is None and state["activations"] is None
 
 
-def test_preprocessing_equals_python_on_random_ink(visit):
+@on_chromium_thread
+def test_preprocessing_equals_python_on_random_ink(chromium, visit):
     """The page's digitFromInk + prepareDigit against cnnref.images on inks of many shapes."""
     rng = np.random.default_rng(0)
     inks = [rng.random((32, 32)) * (rng.random((32, 32)) < 0.1) for _ in range(5)]
@@ -313,7 +311,8 @@ def test_preprocessing_equals_python_on_random_ink(visit):
 
 # --------------------------------------------------------------------------- what the page shows
 
-def test_shapes_and_parameter_counts_on_the_page_are_torchs(visit, reference):
+@on_chromium_thread
+def test_shapes_and_parameter_counts_on_the_page_are_torchs(chromium, visit, reference):
     model, _, _ = reference
     page = visit.page
     page.fill(f"{EXPLORER} input[name=k]", "3")
@@ -333,7 +332,8 @@ def test_shapes_and_parameter_counts_on_the_page_are_torchs(visit, reference):
     assert page.locator(f"{EXPLORER} .le-filters canvas").count() == model.c1.out_channels
 
 
-def test_pointing_at_a_position_marks_its_receptive_field(visit, reference):
+@on_chromium_thread
+def test_pointing_at_a_position_marks_its_receptive_field(chromium, visit, reference):
     model, _, _ = reference
     page = visit.page
     windows = [(n, m) for n, m in model.named_children() if hasattr(m, "kernel_size")]
@@ -371,8 +371,9 @@ def test_pointing_at_a_position_marks_its_receptive_field(visit, reference):
 # --------------------------------------------------------------------------- both languages, phones, speed
 
 @pytest.mark.parametrize("language, path", [("zh", "/lenet/"), ("en", "/en/lenet/")])
+@on_chromium_thread
 def test_page_loads_fast_without_errors_or_outside_requests(chromium, base, language, path):
-    visit = Visit(chromium, base)
+    visit = Visit(chromium.browser, base)
     try:
         paints = []
         for _ in range(3):  # the best of three loads: the machine may be busy with other work
@@ -397,9 +398,10 @@ def touch(cdp, kind: str, x: float, y: float | None = None) -> None:
 
 
 @pytest.mark.parametrize("language, path", [("zh", "/lenet/"), ("en", "/en/lenet/")])
+@on_chromium_thread
 def test_phone_width_touch_drawing(chromium, base, reference, language, path):
     model, _, _ = reference
-    visit = Visit(chromium, base, width=375, touch=True)
+    visit = Visit(chromium.browser, base, width=375, touch=True)
     try:
         page = visit.open(path)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375   # nothing sticks out
