@@ -1,4 +1,4 @@
-"""The ``cnnref`` command line: ``cnnref train ...`` and ``cnnref finetune ...``.
+"""The ``cnnref`` command line: ``cnnref train ...``, ``cnnref finetune ...`` and ``cnnref explain ...``.
 
 Also ``python -m cnnref ...``, and under ``torchrun --nproc_per_node=2 -m cnnref train ...``
 it trains with DistributedDataParallel. Bad arguments, a missing, corrupt or unsafe
@@ -8,7 +8,8 @@ the run being resumed, is reported the way argparse reports it (``argument --lr:
 
 A command writes only into its ``--out`` folder, and only the run files there: a folder that holds
 any of them is refused unless ``--resume`` continues that run or ``--overwrite`` replaces it, and
-the ``--from`` checkpoint of a fine-tune is never written over.
+the ``--from`` checkpoint of a fine-tune is never written over. ``explain`` writes one HTML file,
+never over an existing file without ``--overwrite``, and never over its ``--from`` checkpoint or ``--image``.
 
 Examples:
     >>> main(["train", "--model", "no-such-net"])
@@ -43,6 +44,7 @@ EXAMPLES = """examples:
   cnnref train --model lenet5 --epochs 10 --out runs/a --overwrite   # replace the run in runs/a
   cnnref finetune --from runs/p/best.pt --dataset digits-5-9 --per-class 10 --out runs/b
   torchrun --nproc_per_node=2 -m cnnref train --out runs/ddp   # one process per GPU (or CPU)
+  cnnref explain --from runs/a/best.pt --image digit.png --out explain.html   # every layer for one input
 """
 
 
@@ -167,7 +169,7 @@ def _add_common(p: argparse.ArgumentParser, default_out: str, with_lr: bool) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``cnnref`` (``train`` and ``finetune`` sub-commands).
+    """The argument parser of ``cnnref`` (``train``, ``finetune`` and ``explain`` sub-commands).
 
     Examples:
         >>> args = build_parser().parse_args(["train", "--epochs", "3"])
@@ -180,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = _Parser(prog="cnnref", formatter_class=_Formatter, epilog=EXAMPLES,
                      description="Train and fine-tune the CNNs of cnnref on offline data, on the CPU, one GPU "
-                                 "or several (torchrun).")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,finetune}", parser_class=_Parser)
+                                 "or several (torchrun), and look inside a trained one (explain).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,finetune,explain}", parser_class=_Parser)
 
     train = sub.add_parser("train", formatter_class=_Formatter, epilog=EXAMPLES,
                            help="train a model from random weights",
@@ -206,7 +208,81 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
     g.add_argument("--reinit", nargs="+", default=None, metavar="LAYER",
                    help="layers to start from random weights even if they match; default: the head "
                         "(the last layer with parameters)")
+    _add_explain(sub)
     return parser, {"train": train, "finetune": ft}
+
+
+def _index(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0 (an example of the test split), got {text!r}")
+    return value
+
+
+def _add_explain(sub) -> argparse.ArgumentParser:
+    """``cnnref explain``: one input through a trained model, written as one HTML file."""
+    ex = sub.add_parser("explain", formatter_class=_Formatter, epilog=EXAMPLES,
+                        help="show every layer of a trained model for one input, as one HTML file",
+                        description="Run the model of a checkpoint on one input and write one self-contained HTML "
+                                    "file (it opens from disk, with no network): the top-5 classes, every layer's "
+                                    "activations as images with the shape on every edge, and the layer table "
+                                    "(name, type, output shape, parameters, multiply-adds).")
+    ex.add_argument("--from", dest="checkpoint", required=True, metavar="CHECKPOINT", type=_name("a checkpoint file"),
+                    help="a checkpoint of cnnref train or finetune, e.g. runs/a/best.pt (loaded with weights_only=True)")
+    what = ex.add_mutually_exclusive_group(required=True)
+    what.add_argument("--image", metavar="FILE", type=_name("a picture file"),
+                      help="a picture of one digit (PNG, JPEG, ... or a .npy array), prepared as the training "
+                           "images were: ink cropped and centred, averaged to 8x8, enlarged to the model's input, "
+                           "standardised")
+    what.add_argument("--input-index", type=_index, metavar="K",
+                      help="take example K of the test split of the checkpoint's data set")
+    ex.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
+                    help="the digits are light ink on black: auto inverts a picture whose border is light")
+    ex.add_argument("--out", required=True, metavar="FILE", type=_name("a file name"),
+                    help="the HTML file to write; an existing file is refused without --overwrite")
+    ex.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    return ex
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    """``cnnref explain``: returns the exit status; errors are one line on stderr."""
+    prog = "cnnref explain"
+    try:
+        from cnnref.explain import explain_checkpoint
+        from cnnref.explain_html import render_html, write_html
+
+        for option, path in (("--from", args.checkpoint), ("--image", args.image)):
+            if path is not None and _same_file(args.out, path):
+                raise ValueError(f"--out '{args.out}' is the {option} file; choose another name")
+        if Path(args.out).is_dir():
+            raise ValueError(f"--out '{args.out}' is a folder, expected a file name such as explain.html")
+        if Path(args.out).exists() and not args.overwrite:
+            raise ValueError(f"--out '{args.out}' exists; give another name, or --overwrite to replace it")
+        e, loaded = explain_checkpoint(args.checkpoint, image=args.image, index=args.input_index, invert=args.invert)
+        trained = (f", {loaded.epoch} epoch{'' if loaded.epoch == 1 else 's'} on {loaded.dataset}"
+                   if loaded.epoch and loaded.dataset else "")
+        details = f"; checkpoint {args.checkpoint} ({loaded.name}{trained})"
+        path = write_html(render_html(e, loaded.name, details), args.out, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, RuntimeError) as e:  # CheckpointError is a ValueError
+        print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    label, p = e.top(1)[0]
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB): {loaded.name} predicts {label} "
+          f"(probability {p:.1%}) for {e.source}", flush=True)
+    return 0
 
 
 def given_options(argv: list[str]) -> set[str]:
@@ -313,6 +389,8 @@ def _under_torchrun() -> bool:
 
 def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "explain":
+        return _explain(args)
     prog = f"cnnref {args.command}"
     try:
         processes = launched()

@@ -17,6 +17,7 @@ import numpy as np
 
 __all__ = [
     "load_digits",
+    "enlarge_digits",
     "DigitsDataset",
     "DATASETS",
     "DIGITS_MEAN",
@@ -41,12 +42,28 @@ DATASETS: dict[str, tuple[int, ...]] = {
 DIGITS_MEAN, DIGITS_STD = 0.234, 0.312
 
 
-def _resize(images: np.ndarray, size: int) -> np.ndarray:
-    """(N, 8, 8) in [0, 1] -> (N, size, size): bilinear to (size-4)^2, then a 2-pixel zero
-    border, the way MNIST centres a 20x20 digit in 28x28 (and LeNet pads it to 32x32)."""
+def enlarge_digits(images: np.ndarray, size: int) -> np.ndarray:
+    """8x8 digits as the networks see them: ``(N, 8, 8)`` in [0, 1] -> ``(N, size, size)``.
+
+    Bilinear interpolation (``torch.nn.functional.interpolate``, ``align_corners=False``) to
+    ``(size - 4)`` squared, then a 2-pixel zero border, the way MNIST centres a 20x20 digit in
+    28x28 (and LeNet pads it to 32x32); values clipped to [0, 1]. `load_digits` enlarges the
+    training and test images with it, and `cnnref.images` a digit drawn or read from a file,
+    so the two cannot drift apart.
+
+    Examples:
+        >>> x = enlarge_digits(np.ones((1, 8, 8)), 32)
+        >>> x.shape, round(float(x[0, 2:30, 2:30].min()), 6), float(x[0, :2].max())
+        ((1, 32, 32), 1.0, 0.0)
+    """
     import torch
     import torch.nn.functional as F
 
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 12:
+        raise ValueError(f"enlarge_digits: size must be an int >= 12, got {size!r}")
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"enlarge_digits: images has shape {images.shape}, expected (N, H, W)")
     inner = size - 4
     x = torch.from_numpy(images[:, None].astype(np.float64))  # (N, 1, 8, 8)
     x = F.interpolate(x, size=(inner, inner), mode="bilinear", align_corners=False)
@@ -120,7 +137,7 @@ def load_digits(
 
     x = images[index]
     if size != 8:
-        x = _resize(x, size)
+        x = enlarge_digits(x, size)
     return x[:, None].astype(dtype), labels[index]  # (N, 1, size, size), (N,)
 
 
