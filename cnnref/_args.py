@@ -1,4 +1,5 @@
-"""Argument checks shared by `cnnref.functional` and `cnnref.nn`.
+"""Argument checks and conversions shared by `cnnref.functional`, `cnnref.nn`, `cnnref.optim`
+and `cnnref.shapes`.
 
 Every check raises a ``TypeError`` or ``ValueError`` whose message starts with
 the public function's name and names the argument and what was expected, so
@@ -7,16 +8,34 @@ that no IndexError or broadcast error from deep inside NumPy reaches the user.
 
 from __future__ import annotations
 
+import functools
 import operator
-from typing import Sequence
+from typing import Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from cnnref import shapes
-from cnnref.shapes import IntOrTuple
+IntOrTuple = Union[int, Sequence[int]]
 
 __all__ = ["ArrayLike", "DTypeLike", "IntOrTuple", "Sequence"]   # the annotations of the public signatures
+
+
+def quiet(func):
+    """Run ``func`` without NumPy's floating-point warnings: NaN and infinities flow through an op
+    silently, as they do in torch (``inf - inf`` is NaN, ``0 * inf`` is NaN, a float16 sum past
+    65504 is inf)."""
+    @functools.wraps(func)
+    def silent(*args, **kwargs):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            return func(*args, **kwargs)
+    return silent
+
+
+def to_numpy(value) -> np.ndarray:
+    """A torch tensor (any device, with or without grad) or anything array-like -> a NumPy array."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
 
 
 def array(func: str, name: str, x) -> np.ndarray:
@@ -24,8 +43,48 @@ def array(func: str, name: str, x) -> np.ndarray:
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"{func}: {name} has dtype {x.dtype}, expected a floating-point array "
-                        f"(float32 or float64); convert it with {name}.astype(np.float32)")
+                        f"(float16, float32 or float64); convert it with {name}.astype(np.float32)")
     return x
+
+
+def float_dtype(dtype: DTypeLike | None) -> np.dtype:
+    """A layer's parameter dtype: float32 unless one is given, as torch's default dtype."""
+    return np.dtype(np.float32 if dtype is None else dtype)
+
+
+def compute_dtype(dtype) -> np.dtype:
+    """The dtype the arithmetic of an op runs in.
+
+    torch computes float16 ops in float32 (its "opmath" type): every sum accumulates in float32 and
+    the result is rounded to float16 once, so that a long sum neither overflows nor stalls. The
+    ops here do the same by computing on a float32 copy of a float16 input.
+    """
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float16 else np.dtype(dtype)
+
+
+def computed(*arrays):
+    """The arrays in the dtype their arithmetic runs in (see `compute_dtype`); None stays None."""
+    return [None if a is None else a.astype(compute_dtype(a.dtype), copy=False) for a in arrays]
+
+
+def nonempty(func: str, name: str, x: np.ndarray, batched: bool) -> None:
+    """torch's shape rule for pooling, convolution, unfold/fold and non-constant padding: the batch
+    dim (the first, when ``batched``) may be 0, every other dim must not be."""
+    if 0 in x.shape[int(batched):]:
+        which = "every dim except the batch dim N" if batched else "every dim"
+        raise ValueError(f"{func}: {name} has shape {tuple(x.shape)}, expected non-zero sizes in {which}")
+
+
+def vector(func: str, name: str, value, reference: np.ndarray, length: int, what: str) -> np.ndarray | None:
+    """An optional 1-d array of ``length`` entries in ``reference``'s dtype (a bias, class
+    weights); ``what`` names the expected shape, as ``(C_out,)``. None stays None."""
+    if value is None:
+        return None
+    v = array(func, name, value)
+    same_dtype(func, name, v, reference)
+    if v.shape != (length,):
+        raise ValueError(f"{func}: {name} has shape {v.shape}, expected {what} = ({length},)")
+    return v
 
 
 def same_dtype(func: str, name: str, x: np.ndarray, reference: np.ndarray, ref_name: str = "input") -> None:
@@ -42,6 +101,7 @@ def ndim(func: str, name: str, x: np.ndarray, expected: dict[int, str]) -> None:
 
 
 def integer(func: str, name: str, value) -> int:
+    """``value`` as an int (anything with ``__index__``: int, np.int64, ...); bools and floats are refused."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{func}: {name} must be an int, got bool {value!r}")
     try:
@@ -78,6 +138,16 @@ def choice(func: str, name: str, value, options) -> None:
         raise ValueError(f"{func}: {name} must be one of {', '.join(map(repr, options))}, got {value!r}")
 
 
+def reduction(func: str, size_average, reduce, reduction: str) -> str:
+    """A loss's ``reduction``, from torch's legacy ``size_average`` / ``reduce`` flags when given."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = ("mean" if size_average else "sum") if reduce else "none"
+    choice(func, "reduction", reduction, ("mean", "sum", "none"))
+    return reduction
+
+
 def output_size(func: str, size_fn, *args, **kwargs):
     """Call a `cnnref.shapes` function; its ValueError is re-raised under ``func``'s name."""
     try:
@@ -86,8 +156,8 @@ def output_size(func: str, size_fn, *args, **kwargs):
         raise ValueError(f"{func}: {str(error).split(': ', 1)[-1]}") from None
 
 
-def conv_padding(func: str, padding, size: tuple[int, ...], kernel: tuple[int, ...],
-                 stride: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+def conv_padding(func: str, padding, kernel: tuple[int, ...], stride: tuple[int, ...],
+                 dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
     """Padding as ``((before, after), ...)`` per spatial dim, torch's rules.
 
     ``"valid"`` is no padding. ``"same"`` pads ``dilation*(kernel-1)`` in total, the smaller
@@ -99,7 +169,9 @@ def conv_padding(func: str, padding, size: tuple[int, ...], kernel: tuple[int, .
         choice(func, "padding", padding, ("same", "valid"))
         if padding == "valid":
             return ((0, 0),) * n
-        output_size(func, shapes.conv_output_size, size, kernel, stride, "same", dilation)
+        if any(s != 1 for s in stride):
+            shown = stride[0] if len(stride) == 1 else stride
+            raise ValueError(f"{func}: padding='same' is not supported for strided convolutions (stride={shown})")
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in total)
     return tuple((p, p) for p in non_negative(func, "padding", padding, n))

@@ -88,13 +88,6 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
-def _to_numpy(value) -> np.ndarray:
-    """A torch tensor (any device, with or without grad) or an array -> a NumPy array."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
 class Module:
     """Base class of the layers: parameters, sub-modules, ``state_dict`` and the backward pass.
 
@@ -157,6 +150,31 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
+        """Redraw this module's ``weight`` and ``bias``, where it has them, as torch initialises
+        its layers: uniform in ``±1/sqrt(fan_in)`` with ``fan_in = prod(weight.shape[1:])``
+        (``in_features`` of a Linear, ``C_in/groups*kH*kW`` of a Conv2d), from ``generator`` or the
+        module-level generator of `manual_seed`. A module without a weight has nothing to redraw.
+
+        Args:
+            generator: a NumPy generator of your own, or None.
+
+        Examples:
+            >>> from cnnref.nn import Linear
+            >>> a, b = Linear(3, 2), Linear(3, 2)
+            >>> a.reset_parameters(np.random.default_rng(5)); b.reset_parameters(np.random.default_rng(5))
+            >>> bool((a.weight.data == b.weight.data).all()), float(abs(a.weight.data).max()) <= 3 ** -0.5
+            (True, True)
+        """
+        weight = self._parameters.get("weight")
+        if weight is None:
+            return
+        rng = _generator if generator is None else generator
+        bound = _kaiming_bound(math.prod(weight.shape[1:]))
+        for p in (weight, self._parameters.get("bias")):
+            if p is not None:
+                p.data = rng.uniform(-bound, bound, p.shape).astype(p.dtype)
 
     def _saved(self, name: str):
         value = self.__dict__.get(name)
@@ -260,7 +278,7 @@ class Module:
         for key, (table, name) in slots.items():
             if key not in state_dict:
                 continue
-            value, target = _to_numpy(state_dict[key]), table[name]
+            value, target = _args.to_numpy(state_dict[key]), table[name]
             current = target.data if isinstance(target, Parameter) else target
             if value.shape != current.shape:
                 raise ValueError(f"load_state_dict: size mismatch for {key}: copying a value of shape {value.shape}, "
@@ -306,10 +324,6 @@ class Module:
         if not lines:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-def _dtype(dtype):
-    return np.dtype(np.float32 if dtype is None else dtype)
 
 
 def _kaiming_bound(fan_in: int) -> float:

@@ -1,18 +1,18 @@
 """Max and average pooling in NumPy, vectorised and as plain loops, with their gradients.
 
 Public names are re-exported by `cnnref.functional`. The vectorised versions take a strided
-view of every window of the padded input (`cnnref._conv._windows`) and reduce it; the loop
-versions (``max_pool2d_loop``, ``avg_pool2d_loop``) visit one window at a time and state
-torch's rules (what padding counts as, what the average divides by) in plain code.
+view of every window of the padded input (`cnnref._windows`) and reduce it; the loop
+versions (``max_pool2d_loop``, ``avg_pool2d_loop``, whose loops are in `cnnref.loops`) visit
+one window at a time and state torch's rules (what padding counts as, what the average
+divides by) in plain code. 1-d pooling is 2-d pooling of an image of height 1.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cnnref import _args, shapes
+from cnnref import _args, _windows, loops, shapes
 from cnnref._args import ArrayLike, IntOrTuple
-from cnnref._conv import _batched, _col2im, _windows
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool2d_loop", "max_pool2d_backward",
@@ -21,10 +21,12 @@ __all__ = [
 
 
 def _pool_args(func, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
-    """Check pooling arguments; return (x, kernel, stride, padding, dilation, out_size) for nd dims."""
+    """Check pooling arguments; return ``(x, unbatched, kernel, stride, padding, dilation, out_size)``:
+    ``x`` batched, the sizes as 2-d tuples (a 1-d input is lifted to an image of height 1)."""
     sp = "L" if nd == 1 else "H, W"
     x = _args.array(func, "input", input)
     _args.ndim(func, "input", x, {nd + 1: f"(C, {sp})", nd + 2: f"(N, C, {sp})"})
+    _args.nonempty(func, "input", x, batched=x.ndim == nd + 2)
     kernel = _args.positive(func, "kernel_size", kernel_size, nd)
     no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
     stride = kernel if no_stride else _args.positive(func, "stride", stride, nd)
@@ -32,26 +34,18 @@ def _pool_args(func, nd, input, kernel_size, stride, padding, dilation, ceil_mod
     dilation = _args.positive(func, "dilation", dilation, nd)
     out = _args.output_size(func, shapes.pool_output_size, x.shape[-nd:], kernel, stride, padding,
                             dilation, bool(ceil_mode))
-    return x, kernel, stride, padding, dilation, out
+    out = out if isinstance(out, tuple) else (out,)
+    x, unbatched = _windows.batched(x, nd)
+    lift = _windows.lift
+    return (x, unbatched, lift(nd, kernel, 1), lift(nd, stride, 1), lift(nd, padding, 0), lift(nd, dilation, 1),
+            lift(nd, out, 1))
 
 
-def _to_2d(nd, x, *tuples):
-    """1-d pooling is 2-d pooling of an image of height 1: (N, C, L) -> (N, C, 1, L)."""
-    if nd == 2:
-        return (x,) + tuples
-    lifted = ((1,) + tuples[0], (1,) + tuples[1], (0,) + tuples[2], (1,) + tuples[3], (1,) + tuples[4])
-    return (x[..., None, :],) + lifted
-
-
-def _padded(x, kernel, stride, padding, dilation, out, value):
-    """Pad (N, C, H, W) by ``padding`` with ``value``, and further at the bottom/right so that
-    the windows ``ceil_mode`` lets hang over the edge fit."""
-    N, C, H, W = x.shape
+def _pool_pads(size, kernel, stride, padding, dilation, out):
+    """``((top, bottom), (left, right))``: ``padding`` on each side, and more at the bottom/right
+    where a window that ``ceil_mode`` lets hang over the edge needs it."""
     need = [(o - 1) * s + d * (k - 1) + 1 for o, s, d, k in zip(out, stride, dilation, kernel)]
-    Hp, Wp = max(H + 2 * padding[0], need[0]), max(W + 2 * padding[1], need[1])
-    xp = np.full((N, C, Hp, Wp), value, dtype=x.dtype)
-    xp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W] = x
-    return xp
+    return tuple((p, max(n + 2 * p, m) - n - p) for n, p, m in zip(size, padding, need))
 
 
 def _first_inside(out, stride, padding, dilation):
@@ -63,11 +57,9 @@ def _first_inside(out, stride, padding, dilation):
 
 # ----------------------------------------------------------------------------- max pooling
 def _max_pool(func, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, loop=False):
-    x, *rest = _pool_args(func, nd, input, kernel_size, stride, padding, dilation, ceil_mode)
-    x, unbatched = _batched(x, nd)
-    x2, kernel, stride, padding, dilation, out_size = _to_2d(nd, x, *rest)
-    kernel_fn = _max_pool2d_loop if loop else _max_pool2d
-    out, idx = kernel_fn(x2, kernel, stride, padding, dilation, out_size)
+    x, unbatched, *geometry = _pool_args(func, nd, input, kernel_size, stride, padding, dilation, ceil_mode)
+    pool = loops.max_pool2d if loop else _max_pool2d
+    out, idx = pool(_windows.lift(nd, x), *geometry)
     shape = x.shape[:2] + out.shape[4 - nd:]
     out, idx = out.reshape(shape), idx.reshape(shape)
     if unbatched:
@@ -78,10 +70,17 @@ def _max_pool(func, nd, input, kernel_size, stride, padding, dilation, ceil_mode
 def _max_pool2d(x, kernel, stride, padding, dilation, out_size):
     N, C, H, W = x.shape
     (kH, kW), (H_out, W_out) = kernel, out_size
-    xp = _padded(x, kernel, stride, padding, dilation, out_size, -np.inf)   # padding is -inf: it never wins
-    win = _windows(xp, kernel, stride, dilation)[..., :H_out, :W_out]       # (N, C, kH, kW, H_out, W_out)
+    pads = _pool_pads((H, W), kernel, stride, padding, dilation, out_size)
+    xp = _windows.pad(x, pads, -np.inf)                                     # padding is -inf: it never wins
+    win = _windows.windows(xp, kernel, stride, dilation)[..., :H_out, :W_out]   # (N, C, kH, kW, H_out, W_out)
     win = win.reshape(N, C, kH * kW, H_out, W_out)
     best = win.argmax(axis=2)                                                # first maximum in scan order
+    if np.isnan(x).any():
+        # torch's kernel takes a value when it is larger than the best so far *or NaN*: a NaN wins,
+        # and so does every later NaN of the window, so the index is that of the last NaN
+        nan = np.isnan(win)
+        last_nan = kH * kW - 1 - nan[:, :, ::-1].argmax(axis=2)
+        best = np.where(nan.any(axis=2), last_nan, best)
     out = np.take_along_axis(win, best[:, :, None], axis=2)[:, :, 0]         # (N, C, H_out, W_out)
     # flat index h*W + w of the winner in its (H, W) plane, as torch returns it
     rows = np.arange(H_out)[:, None] * stride[0] - padding[0] + best // kW * dilation[0]
@@ -138,7 +137,7 @@ def max_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
 def max_pool1d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
                dilation: IntOrTuple = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """1-d max pooling: `max_pool2d` of signals of height 1.
+    """1-d max pooling: `max_pool2d` of signals of height 1 (with its errors).
 
     Shapes: ``input: (N, C, L) -> (N, C, L_out)`` (or unbatched ``(C, L)``); indices are
     positions in ``L``.
@@ -155,10 +154,6 @@ def max_pool1d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     Returns:
         The pooled signals, or ``(pooled, indices)``.
 
-    Raises:
-        TypeError: as `max_pool2d`.
-        ValueError: as `max_pool2d`.
-
     Examples:
         >>> max_pool1d(np.array([[[3., 1., 4., 1., 5.]]]), 2, ceil_mode=True)
         array([[[3., 4., 5.]]])
@@ -166,54 +161,13 @@ def max_pool1d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def _max_pool2d_loop(x, kernel, stride, padding, dilation, out_size):
-    N, C, H, W = x.shape
-    (kH, kW), (sH, sW), (pH, pW), (dH, dW), (H_out, W_out) = kernel, stride, padding, dilation, out_size
-    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
-    indices = np.empty((N, C, H_out, W_out), dtype=np.int64)
-    for n in range(N):
-        for c in range(C):
-            for y in range(H_out):
-                for z in range(W_out):
-                    best, where = -np.inf, None
-                    for i in range(kH):
-                        for j in range(kW):
-                            h, w = y * sH - pH + i * dH, z * sW - pW + j * dW
-                            if 0 <= h < H and 0 <= w < W:        # padding is -inf: skip it
-                                if where is None or x[n, c, h, w] > best:
-                                    best, where = x[n, c, h, w], h * W + w
-                    if where is None:
-                        # only padding in the window (possible with dilation): torch reports the
-                        # first position past the top/left padding, outside the plane
-                        h = y * sH - pH
-                        while h < 0:
-                            h += dH
-                        w = z * sW - pW
-                        while w < 0:
-                            w += dW
-                        where = h * W + w
-                    out[n, c, y, z], indices[n, c, y, z] = best, where
-    return out, indices
-
-
 def max_pool2d_loop(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                     padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False,
                     return_indices: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """`max_pool2d` with plain loops: visit each window, keep the first largest value.
+    """`max_pool2d` with plain loops (`cnnref.loops.max_pool2d`): visit each window, keep the first
+    largest value (or the last NaN).
 
     Same arguments, shapes and errors as `max_pool2d`.
-
-    Args:
-        input: ``(N, C, H, W)`` or ``(C, H, W)``.
-        kernel_size: window size.
-        stride: step of the window; None means ``kernel_size``.
-        padding: padding on each side (never the maximum).
-        dilation: spacing between window elements.
-        ceil_mode: round the output size up.
-        return_indices: also return the flat indices of the maxima.
-
-    Returns:
-        The same numbers as `max_pool2d`.
 
     Examples:
         >>> max_pool2d_loop(np.arange(16.0).reshape(1, 1, 4, 4), 2)
@@ -224,6 +178,7 @@ def max_pool2d_loop(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTupl
                      return_indices, loop=True)
 
 
+@_args.quiet
 def max_pool2d_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape: tuple[int, ...]) -> np.ndarray:
     """Gradient of `max_pool2d`: each output's gradient goes to the one input that won its window.
 
@@ -261,10 +216,14 @@ def max_pool2d_backward(grad_output: ArrayLike, indices: ArrayLike, input_shape:
                          f"expected (N, C, H_out, W_out) twice and (N, C, H, W), or the same without N")
     plane = shape[-1] * shape[-2]
     planes = int(np.prod(shape[:-2]))
-    flat = idx.reshape(planes, -1) + np.arange(planes)[:, None] * plane     # index into the whole input
-    inside = (idx.reshape(planes, -1) >= 0) & (idx.reshape(planes, -1) < plane)
-    grad = np.bincount(flat[inside], weights=g.reshape(planes, -1)[inside], minlength=planes * plane)
-    return grad.astype(g.dtype).reshape(shape)
+    idx = idx.reshape(planes, g.size // planes if planes else 0)
+    flat = idx + np.arange(planes)[:, None] * plane                         # index into the whole input
+    inside = (idx >= 0) & (idx < plane)
+    # one addition after the other, in grad_output's dtype and in the order of the outputs, as torch's
+    # CPU kernel adds them (so float16 sums round, and stall past 2048, as torch's do)
+    grad = np.zeros(planes * plane, dtype=g.dtype)
+    np.add.at(grad, flat[inside], g.reshape(idx.shape)[inside])
+    return grad.reshape(shape)
 
 
 # ----------------------------------------------------------------------------- average pooling
@@ -282,18 +241,19 @@ def _avg_divisor(size, kernel, stride, padding, out, count_include_pad):
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
+@_args.quiet
 def _avg_pool(func, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
               loop=False):
-    x, *rest = _pool_args(func, nd, input, kernel_size, stride, padding, 1, ceil_mode)
+    x, unbatched, kernel, stride, padding, _, out_size = _pool_args(func, nd, input, kernel_size, stride, padding, 1,
+                                                                    ceil_mode)
     if divisor_override is not None:
         divisor_override = _args.integer(func, "divisor_override", divisor_override)
         if divisor_override == 0:
             raise ValueError(f"{func}: divisor_override must not be zero")
-    x, unbatched = _batched(x, nd)
-    x2, kernel, stride, padding, _, out_size = _to_2d(nd, x, *rest)
-    kernel_fn = _avg_pool2d_loop if loop else _avg_pool2d
-    out = kernel_fn(x2, kernel, stride, padding, out_size, count_include_pad, divisor_override)
-    out = out.reshape(x.shape[:2] + out.shape[4 - nd:])
+    pool = loops.avg_pool2d if loop else _avg_pool2d
+    x2, = _args.computed(_windows.lift(nd, x))      # float16 windows sum in float32, as torch's do
+    out = pool(x2, kernel, stride, padding, out_size, count_include_pad, divisor_override)
+    out = out.reshape(x.shape[:2] + out.shape[4 - nd:]).astype(x.dtype, copy=False)
     return out[0] if unbatched else out
 
 
@@ -308,8 +268,8 @@ def _divisor(x_shape, kernel, stride, padding, out_size, count_include_pad, divi
 
 def _avg_pool2d(x, kernel, stride, padding, out_size, count_include_pad, divisor_override):
     H_out, W_out = out_size
-    xp = _padded(x, kernel, stride, padding, (1, 1), out_size, 0.0)
-    sums = _windows(xp, kernel, stride, (1, 1))[..., :H_out, :W_out].sum(axis=(2, 3))   # (N, C, H_out, W_out)
+    xp = _windows.pad(x, _pool_pads(x.shape[-2:], kernel, stride, padding, (1, 1), out_size))
+    sums = _windows.windows(xp, kernel, stride, (1, 1))[..., :H_out, :W_out].sum(axis=(2, 3))   # (N, C, H_out, W_out)
     div = _divisor(x.shape, kernel, stride, padding, out_size, count_include_pad, divisor_override)
     return (sums / div).astype(x.dtype)
 
@@ -360,7 +320,7 @@ def avg_pool2d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
 
 def avg_pool1d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
                ceil_mode: bool = False, count_include_pad: bool = True) -> np.ndarray:
-    """1-d average pooling: `avg_pool2d` of signals of height 1.
+    """1-d average pooling: `avg_pool2d` of signals of height 1 (with its errors).
 
     Shapes: ``input: (N, C, L) -> (N, C, L_out)`` (or unbatched ``(C, L)``).
 
@@ -375,10 +335,6 @@ def avg_pool1d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     Returns:
         The pooled signals.
 
-    Raises:
-        TypeError: as `avg_pool2d`.
-        ValueError: as `avg_pool2d`.
-
     Examples:
         >>> avg_pool1d(np.array([[[1., 2., 3., 4., 5.]]]), 2, ceil_mode=True)
         array([[[1.5, 3.5, 5. ]]])
@@ -386,70 +342,37 @@ def avg_pool1d(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | N
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def _avg_pool2d_loop(x, kernel, stride, padding, out_size, count_include_pad, divisor_override):
-    N, C, H, W = x.shape
-    (kH, kW), (sH, sW), (pH, pW), (H_out, W_out) = kernel, stride, padding, out_size
-    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
-    for n in range(N):
-        for c in range(C):
-            for y in range(H_out):
-                for z in range(W_out):
-                    top, left = y * sH - pH, z * sW - pW
-                    bottom, right = min(top + kH, H + pH), min(left + kW, W + pW)   # cut at the padding's edge
-                    with_padding = (bottom - top) * (right - left)
-                    top, left, bottom, right = max(top, 0), max(left, 0), min(bottom, H), min(right, W)
-                    inside = (bottom - top) * (right - left)                        # real inputs only
-                    total = x[n, c, top:bottom, left:right].sum()
-                    if divisor_override is not None:
-                        out[n, c, y, z] = total / divisor_override
-                    else:
-                        out[n, c, y, z] = total / (with_padding if count_include_pad else inside)
-    return out
-
-
 def avg_pool2d_loop(input: ArrayLike, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
                     padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                     divisor_override: int | None = None) -> np.ndarray:
-    """`avg_pool2d` with plain loops: sum each window's real inputs and divide by torch's divisor.
+    """`avg_pool2d` with plain loops (`cnnref.loops.avg_pool2d`): sum each window's real inputs and
+    divide by torch's divisor.
 
     Same arguments, shapes and errors as `avg_pool2d`.
 
-    Args:
-        input: ``(N, C, H, W)`` or ``(C, H, W)``.
-        kernel_size: window size.
-        stride: step of the window; None means ``kernel_size``.
-        padding: zeros on each side.
-        ceil_mode: round the output size up.
-        count_include_pad: count padding in the divisor.
-        divisor_override: divide by this instead.
-
-    Returns:
-        The same numbers as `avg_pool2d`.
-
     Examples:
-        >>> avg_pool2d_loop(np.arange(16.0).reshape(1, 1, 4, 4), 2)
-        array([[[[ 2.5,  4.5],
-                 [10.5, 12.5]]]])
+        >>> x = np.arange(1.0, 5.0).reshape(1, 1, 2, 2)
+        >>> avg_pool2d_loop(x, 2, padding=1, count_include_pad=False)[0, 0]   # one real input per window
+        array([[1., 2.],
+               [3., 4.]])
     """
     return _avg_pool("avg_pool2d_loop", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                      divisor_override, loop=True)
 
 
+@_args.quiet
 def avg_pool2d_backward(grad_output: ArrayLike, input_shape: tuple[int, ...], kernel_size: IntOrTuple,
                         stride: IntOrTuple | None = None, padding: IntOrTuple = 0, ceil_mode: bool = False,
                         count_include_pad: bool = True, divisor_override: int | None = None) -> np.ndarray:
     """Gradient of `avg_pool2d`: each output's gradient, divided by its divisor, is shared by
     the real inputs of its window (padding's share is dropped).
 
+    ``kernel_size``, ``stride``, ``padding``, ``ceil_mode``, ``count_include_pad`` and
+    ``divisor_override`` are as in the forward call.
+
     Args:
         grad_output: ``(N, C, H_out, W_out)`` (or unbatched), the gradient with respect to the output.
         input_shape: shape of the forward input.
-        kernel_size: as in the forward call.
-        stride: as in the forward call.
-        padding: as in the forward call.
-        ceil_mode: as in the forward call.
-        count_include_pad: as in the forward call.
-        divisor_override: as in the forward call.
 
     Returns:
         ``grad_input`` of shape ``input_shape``.
@@ -467,18 +390,20 @@ def avg_pool2d_backward(grad_output: ArrayLike, input_shape: tuple[int, ...], ke
     g = _args.array(func, "grad_output", grad_output)
     shape = tuple(_args.integer(func, "input_shape", s) for s in input_shape)
     x_like = np.broadcast_to(np.zeros((), g.dtype), shape)                   # only its shape is used
-    x, kernel, stride, padding, _, out_size = _pool_args(func, 2, x_like, kernel_size, stride, padding, 1, ceil_mode)
+    _, _, kernel, stride, padding, _, out_size = _pool_args(func, 2, x_like, kernel_size, stride, padding, 1,
+                                                            ceil_mode)
     expected = shape[:-2] + tuple(out_size)
     if g.shape != expected:
         raise ValueError(f"{func}: grad_output has shape {g.shape}, expected the forward output's shape {expected}")
-    g, unbatched = _batched(g, 2)
+    g, unbatched = _windows.batched(g, 2)
     div = _divisor(shape, kernel, stride, padding, out_size, count_include_pad, divisor_override)
-    share = (g / div).astype(g.dtype)                                        # (N, C, H_out, W_out)
+    compute = _args.compute_dtype(g.dtype)
+    share = (g.astype(compute) / np.asarray(div, dtype=compute)).astype(g.dtype)   # (N, C, H_out, W_out)
     N, C, H_out, W_out = share.shape
     cols = np.broadcast_to(share[:, :, None, None], (N, C) + kernel + (H_out, W_out))
-    H, W = shape[-2:]
-    need = [(o - 1) * s + k for o, s, k in zip(out_size, stride, kernel)]
-    padded = (max(H + 2 * padding[0], need[0]), max(W + 2 * padding[1], need[1]))
-    grad = _col2im(cols, padded, stride, (1, 1))[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
-    grad = np.ascontiguousarray(grad)
+    (H, W), pads = shape[-2:], _pool_pads(shape[-2:], kernel, stride, padding, (1, 1), out_size)
+    # torch's CPU kernel adds the shares one output after the other, in grad_output's dtype; col2im
+    # adds them in that order when it walks the kernel positions backwards
+    grad = _windows.col2im(cols, (H + sum(pads[0]), W + sum(pads[1])), stride, (1, 1), reverse=True)
+    grad = np.ascontiguousarray(_windows.crop(grad, pads))
     return grad[0] if unbatched else grad

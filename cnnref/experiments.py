@@ -93,6 +93,8 @@ def _value_key(value: Any) -> Any:
     strings (translated) and everything else (modules, functions) left out."""
     if value is None or isinstance(value, (bool, int, float, complex)):
         return value
+    if isinstance(value, (types.ModuleType, type)) or callable(value):
+        return None  # torch itself has a .detach; a function is not data
     if isinstance(value, (tuple, range)) and all(isinstance(v, (bool, int, float)) for v in value):
         return tuple(value)  # seeds, sizes (a list is left out: the function may append to it)
     if hasattr(value, "detach"):  # a torch tensor

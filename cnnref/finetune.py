@@ -22,12 +22,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Mapping
 
 import torch
 from torch import nn
 
-from cnnref.train import CheckpointError, Run, TrainConfig, fit, load_checkpoint, num_classes, seed_everything
+from cnnref.checkpoint import CheckpointError, load_checkpoint
+from cnnref.config import ConfigError, Range, TrainConfig, check_data_options
+from cnnref.data import num_classes
+from cnnref.distributed import launched
+from cnnref.rundir import check_folder, check_not_written
+from cnnref.seeding import seed_everything
+from cnnref.train import Run, fit
 
 __all__ = [
     "LoadReport",
@@ -270,14 +276,28 @@ class FinetuneConfig(TrainConfig):
     layer_decay: float = 1.0
     reinit: list[str] | None = None
 
+    OPTIONS: ClassVar[dict[str, Range]] = {
+        **TrainConfig.OPTIONS, "head_lr": Range(float, 0, low_open=True), "base_lr": Range(float, 0, low_open=True),
+        "layer_decay": Range(float, 0, 1, low_open=True),
+    }
+    PATHS: ClassVar[tuple[str, ...]] = ("pretrained",)
+
     def __post_init__(self):
         super().__post_init__()
-        if not self.pretrained:
-            raise ValueError("FinetuneConfig: pretrained must name the checkpoint to start from")
-        if not (self.head_lr > 0 and self.base_lr > 0):
-            raise ValueError(f"FinetuneConfig: head_lr and base_lr must be positive, got {self.head_lr!r} and {self.base_lr!r}")
-        if not 0.0 < self.layer_decay <= 1.0:
-            raise ValueError(f"FinetuneConfig: layer_decay must be in (0, 1], got {self.layer_decay!r}")
+        name = type(self).__name__
+        if isinstance(self.pretrained, os.PathLike):
+            self.pretrained = os.fspath(self.pretrained)
+        if not isinstance(self.pretrained, str) or not self.pretrained.strip():
+            raise ConfigError(name, "pretrained", f"must name the checkpoint to start from, got {self.pretrained!r}")
+        for key in ("freeze", "reinit"):
+            value = getattr(self, key)
+            if isinstance(value, tuple):
+                value = list(value)
+                setattr(self, key, value)
+            if not (value is None and key == "reinit") and not (
+                    isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+                raise ConfigError(name, key, f"must be a list of layer names{' or None' if key == 'reinit' else ''}, "
+                                             f"got {value!r}")
 
 
 def finetune(cfg: FinetuneConfig) -> Run:
@@ -303,8 +323,12 @@ def finetune(cfg: FinetuneConfig) -> Run:
     """
     from cnnref.models import get_model
 
+    if cfg.out:  # fail before any work; fit checks the folder again
+        check_not_written(cfg.out, cfg.pretrained, "--from (pretrained)")
+        check_folder(cfg.out, cfg.resume, cfg.overwrite)
     seed_everything(cfg.seed)
     model = get_model(cfg.model, num_classes=num_classes(cfg.dataset))
+    check_data_options(cfg, model)  # fit checks them too; here before the checkpoint is read
     reinit = [head_name(model)] if cfg.reinit is None else list(cfg.reinit)
     checkpoint = load_checkpoint(cfg.pretrained)
     report = load_pretrained(model, checkpoint, reinit=reinit)
@@ -316,7 +340,7 @@ def finetune(cfg: FinetuneConfig) -> Run:
     groups = param_groups(model, report.new, cfg.head_lr, cfg.base_lr, cfg.layer_decay)
     if not groups:
         raise ValueError("finetune: every parameter is frozen, nothing to train")
-    if cfg.verbose and int(os.environ.get("RANK", "0")) == 0:
+    if cfg.verbose and launched().main:
         print(f"from {cfg.pretrained}: {report}" + (f"; frozen: {', '.join(frozen)}" if frozen else ""), flush=True)
     extra = {"pretrained": str(cfg.pretrained), "reused": report.reused, "new": report.new, "frozen": frozen}
     return fit(cfg, model=model, params=groups, extra=extra)

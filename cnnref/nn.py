@@ -23,7 +23,9 @@ its own generator: load a torch ``state_dict`` to get the same weights.
 Parameters are float32 unless a constructor gets ``dtype=np.float64``; convert a whole model
 with `Module.double` / `Module.float`. As in torch, an input must have the parameters' dtype.
 
-`Parameter`, `Module` and `manual_seed` live in `cnnref._module` and are re-exported here.
+`Parameter`, `Module` and `manual_seed` live in `cnnref._module`, the convolution layers in
+`cnnref._conv_layers`; all are re-exported here. Every layer is a forward and a backward
+function of `cnnref.functional`, plus the bookkeeping of what the backward pass needs.
 """
 
 from __future__ import annotations
@@ -34,273 +36,17 @@ from typing import Iterator
 
 import numpy as np
 
-from cnnref import _args, _module, shapes
+from cnnref import _args
 from cnnref import functional as F
 from cnnref._args import ArrayLike, DTypeLike, IntOrTuple
-from cnnref._module import IncompatibleKeys, Module, Parameter, _dtype, _kaiming_bound, manual_seed
+from cnnref._conv_layers import Conv1d, Conv2d, ConvTranspose2d
+from cnnref._module import IncompatibleKeys, Module, Parameter, manual_seed
 
 __all__ = [
     "manual_seed", "Parameter", "Module", "IncompatibleKeys",
     "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Flatten", "Sequential", "CrossEntropyLoss", "MSELoss",
 ]
-
-
-# ----------------------------------------------------------------------------- convolution
-class _ConvNd(Module):
-    _nd = 2
-    _transposed = False
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, dtype, output_padding=0):
-        super().__init__()
-        name, nd = type(self).__name__, self._nd
-        in_channels = _args.integer(name, "in_channels", in_channels)
-        out_channels = _args.integer(name, "out_channels", out_channels)
-        groups = _args.integer(name, "groups", groups)
-        if groups < 1:
-            raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
-        if in_channels < 1 or out_channels < 1:
-            raise ValueError(f"{name}: in_channels and out_channels must be positive, "
-                             f"got {in_channels}, {out_channels}")
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels={in_channels} must be divisible by groups={groups}")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels={out_channels} must be divisible by groups={groups}")
-        _args.choice(name, "padding_mode", padding_mode, ("zeros", "reflect", "replicate", "circular"))
-        if self._transposed and padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _args.positive(name, "kernel_size", kernel_size, nd)
-        self.stride = _args.positive(name, "stride", stride, nd)
-        self.dilation = _args.positive(name, "dilation", dilation, nd)
-        self.output_padding = _args.non_negative(name, "output_padding", output_padding, nd)
-        if isinstance(padding, str):
-            if self._transposed:
-                raise TypeError(f"{name}: padding must be an int or a tuple of {nd} ints, got {padding!r}")
-            _args.choice(name, "padding", padding, ("same", "valid"))
-            if padding == "same" and any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions "
-                                 f"(stride={self.stride})")
-            self.padding = padding
-            pads = _args.conv_padding(name, padding, (1,) * nd, self.kernel_size, self.stride, self.dilation)
-        else:
-            self.padding = _args.non_negative(name, "padding", padding, nd)
-            pads = tuple((p, p) for p in self.padding)
-        self.padding_mode = padding_mode
-        # torch's F.pad order for padding_mode != 'zeros': last dim first, (before, after) each
-        self._reversed_padding_repeated_twice = tuple(v for pair in reversed(pads) for v in pair)
-        dtype = _dtype(dtype)
-        shape = ((in_channels, out_channels // groups) if self._transposed
-                 else (out_channels, in_channels // groups)) + self.kernel_size
-        self.weight = Parameter(np.zeros(shape, dtype))
-        self.bias = Parameter(np.zeros(out_channels, dtype)) if bias else None
-        self.reset_parameters()
-
-    def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
-        """Draw weight and bias uniformly in ``±1/sqrt(fan_in)`` (torch's default), with
-        ``fan_in = weight.shape[1] * prod(kernel_size)``, from ``generator`` or the module-level one."""
-        rng = _module._generator if generator is None else generator
-        fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-        bound = _kaiming_bound(fan_in)
-        self.weight.data = rng.uniform(-bound, bound, self.weight.shape).astype(self.weight.dtype)
-        if self.bias is not None:
-            self.bias.data = rng.uniform(-bound, bound, self.bias.shape).astype(self.bias.dtype)
-
-    def _check_conv_input(self, input):
-        """The layer's own check: dims and in_channels, named as the layer (e.g. ``Conv2d: input ...``)."""
-        name, nd = type(self).__name__, self._nd
-        x = self._check_input(input, self.weight)
-        sp = "L" if nd == 1 else "H, W"
-        _args.ndim(name, "input", x, {nd + 1: f"(C_in, {sp})", nd + 2: f"(N, C_in, {sp})"})
-        if x.shape[-nd - 1] != self.in_channels:
-            raise ValueError(f"{name}: input has shape {x.shape} with {x.shape[-nd - 1]} channels, expected "
-                             f"in_channels={self.in_channels}: (N, {self.in_channels}, {sp})")
-        return x
-
-    def _conv_padding(self):
-        return 0 if self.padding_mode != "zeros" else self.padding
-
-    def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * self._nd:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * self._nd:
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * self._nd:
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
-
-
-class _Conv(_ConvNd):
-    """Conv1d / Conv2d: forward through `F.conv1d/2d`, backward through `F.conv1d/2d_backward`."""
-
-    def forward(self, input: ArrayLike):
-        x = self._check_conv_input(input)
-        self._input_shape = x.shape
-        if self.padding_mode != "zeros":        # pad first, then convolve without padding
-            x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-        self._input = x
-        conv = F.conv1d if self._nd == 1 else F.conv2d
-        bias = None if self.bias is None else self.bias.data
-        return conv(x, self.weight.data, bias, self.stride, self._conv_padding(), self.dilation, self.groups)
-
-    def backward(self, grad_output: ArrayLike):
-        x = self._saved("_input")
-        backward = F.conv1d_backward if self._nd == 1 else F.conv2d_backward
-        gx, gw, gb = backward(grad_output, x, self.weight.data, self.stride, self._conv_padding(),
-                              self.dilation, self.groups)
-        self.weight.accumulate(gw)
-        if self.bias is not None:
-            self.bias.accumulate(gb)
-        if self.padding_mode != "zeros":        # padded copies send their gradient to the original
-            gx = F._pad_backward(gx, self._input_shape, self._reversed_padding_repeated_twice, self.padding_mode)
-        return gx
-
-
-class Conv2d(_Conv):
-    """2-d convolution layer, as ``torch.nn.Conv2d``: `cnnref.functional.conv2d` with learnt weights.
-
-    Shapes: ``input: (N, C_in, H, W) -> (N, C_out, H_out, W_out)`` (or unbatched),
-    ``weight: (C_out, C_in/groups, kH, kW)``, ``bias: (C_out,)``.
-
-    Args:
-        in_channels: ``C_in``.
-        out_channels: ``C_out``, the number of filters.
-        kernel_size: ``(kH, kW)`` or an int.
-        stride: step of the window.
-        padding: int, tuple, ``"same"`` or ``"valid"``.
-        dilation: spacing between kernel elements.
-        groups: number of channel groups.
-        bias: learn a bias per output channel.
-        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'`` (see `cnnref.functional.pad`).
-        device: accepted for torch parity; NumPy runs on the CPU.
-        dtype: parameter dtype, float32 by default.
-
-    Raises:
-        ValueError: channels not divisible by groups, bad sizes, or an unknown padding mode.
-
-    Examples:
-        >>> conv = Conv2d(1, 8, (2, 3))
-        >>> conv
-        Conv2d(1, 8, kernel_size=(2, 3), stride=(1, 1))
-        >>> conv(np.zeros((2, 1, 7, 3), np.float32)).shape
-        (2, 8, 6, 1)
-    """
-
-    _nd = 2
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
-                 padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: str | None = None, dtype: DTypeLike | None = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
-
-
-class Conv1d(_Conv):
-    """1-d convolution layer, as ``torch.nn.Conv1d``.
-
-    Shapes: ``input: (N, C_in, L) -> (N, C_out, L_out)`` (or unbatched),
-    ``weight: (C_out, C_in/groups, kL)``.
-
-    Args:
-        in_channels: ``C_in``.
-        out_channels: ``C_out``.
-        kernel_size: ``kL``.
-        stride: step of the window.
-        padding: int, ``"same"`` or ``"valid"``.
-        dilation: spacing between kernel elements.
-        groups: number of channel groups.
-        bias: learn a bias per output channel.
-        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
-        device: accepted for torch parity.
-        dtype: parameter dtype, float32 by default.
-
-    Examples:
-        >>> Conv1d(4, 2, 3, padding="same")(np.ones((5, 4, 10), np.float32)).shape
-        (5, 2, 10)
-    """
-
-    _nd = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
-                 padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: str | None = None, dtype: DTypeLike | None = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype)
-
-
-class ConvTranspose2d(_ConvNd):
-    """2-d transposed convolution layer, as ``torch.nn.ConvTranspose2d``.
-
-    Shapes: ``input: (N, C_in, H, W) -> (N, C_out, H_out, W_out)``,
-    ``weight: (C_in, C_out/groups, kH, kW)`` (note the order), ``bias: (C_out,)``.
-
-    Args:
-        in_channels: ``C_in``.
-        out_channels: ``C_out``.
-        kernel_size: ``(kH, kW)`` or an int.
-        stride: stride of the convolution this one transposes.
-        padding: that convolution's padding.
-        output_padding: extra rows/columns at the bottom/right.
-        groups: number of channel groups.
-        bias: learn a bias per output channel.
-        dilation: spacing between kernel elements.
-        padding_mode: only ``'zeros'``, as in torch.
-        device: accepted for torch parity.
-        dtype: parameter dtype, float32 by default.
-
-    Examples:
-        >>> up = ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
-        >>> up(np.zeros((1, 8, 16, 16), np.float32)).shape
-        (1, 4, 32, 32)
-    """
-
-    _transposed = True
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrTuple, stride: IntOrTuple = 1,
-                 padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1, bias: bool = True,
-                 dilation: IntOrTuple = 1, padding_mode: str = "zeros", device: str | None = None,
-                 dtype: DTypeLike | None = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, dtype, output_padding)
-
-    def _output_padding(self, x, output_size):
-        """torch's rule: ``output_size`` picks the output_padding (0 to stride - 1) that gives that size."""
-        if output_size is None:
-            return self.output_padding
-        size = tuple(output_size)[-2:]
-        smallest = _args.output_size("ConvTranspose2d", shapes.conv_transpose_output_size, x.shape[-2:],
-                                     self.kernel_size, self.stride, self.padding, 0, self.dilation)
-        extra = tuple(o - s for o, s in zip(size, smallest))
-        if len(size) != 2 or any(e < 0 or e >= s for e, s in zip(extra, self.stride)):
-            largest = tuple(s + t - 1 for s, t in zip(smallest, self.stride))
-            raise ValueError(f"ConvTranspose2d: output_size {tuple(output_size)} is not reachable: expected sizes "
-                             f"from {smallest} to {largest} for an input of size {x.shape[-2:]}")
-        return extra
-
-    def forward(self, input: ArrayLike, output_size: IntOrTuple | None = None):
-        x = self._check_conv_input(input)
-        self._input = x
-        self._used_output_padding = self._output_padding(x, output_size)
-        bias = None if self.bias is None else self.bias.data
-        return F.conv_transpose2d(x, self.weight.data, bias, self.stride, self.padding, self._used_output_padding,
-                                  self.groups, self.dilation)
-
-    def backward(self, grad_output: ArrayLike):
-        x = self._saved("_input")
-        gx, gw, gb = F.conv_transpose2d_backward(grad_output, x, self.weight.data, self.stride, self.padding,
-                                                 self._used_output_padding, self.groups, self.dilation)
-        self.weight.accumulate(gw)
-        if self.bias is not None:
-            self.bias.accumulate(gb)
-        return gx
 
 
 # ----------------------------------------------------------------------------- pooling
@@ -425,18 +171,10 @@ class Linear(Module):
         if self.in_features < 0 or self.out_features < 0:
             raise ValueError(f"Linear: in_features and out_features must be non-negative, "
                              f"got {in_features}, {out_features}")
-        dtype = _dtype(dtype)
+        dtype = _args.float_dtype(dtype)
         self.weight = Parameter(np.zeros((self.out_features, self.in_features), dtype))
         self.bias = Parameter(np.zeros(self.out_features, dtype)) if bias else None
         self.reset_parameters()
-
-    def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
-        """Weight and bias uniform in ``±1/sqrt(in_features)`` (torch's default)."""
-        rng = _module._generator if generator is None else generator
-        bound = _kaiming_bound(self.in_features)
-        self.weight.data = rng.uniform(-bound, bound, self.weight.shape).astype(self.weight.dtype)
-        if self.bias is not None:
-            self.bias.data = rng.uniform(-bound, bound, self.bias.shape).astype(self.bias.dtype)
 
     def forward(self, input: ArrayLike):
         x = self._check_input(input, self.weight)
@@ -446,26 +184,14 @@ class Linear(Module):
         return F.linear(x, self.weight.data, None if self.bias is None else self.bias.data)
 
     def backward(self, grad_output: ArrayLike):
-        x = self._saved("_input")
-        g = _args.array("Linear.backward", "grad_output", grad_output)
-        if g.shape != x.shape[:-1] + (self.out_features,):
-            raise ValueError(f"Linear.backward: grad_output has shape {g.shape}, "
-                             f"expected {x.shape[:-1] + (self.out_features,)}")
-        g2 = g.reshape(-1, self.out_features)                 # (batch, out_features)
-        self.weight.accumulate(g2.T @ x.reshape(-1, self.in_features))
+        gx, gw, gb = F.linear_backward(grad_output, self._saved("_input"), self.weight.data)
+        self.weight.accumulate(gw)
         if self.bias is not None:
-            self.bias.accumulate(g2.sum(axis=0))
-        return g @ self.weight.data                           # (*, in_features)
+            self.bias.accumulate(gb)
+        return gx
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-def _grad(name, grad_output, saved):
-    g = _args.array(f"{name}.backward", "grad_output", grad_output)
-    if g.shape != saved.shape:
-        raise ValueError(f"{name}.backward: grad_output has shape {g.shape}, expected the output's shape {saved.shape}")
-    return g
 
 
 class ReLU(Module):
@@ -484,13 +210,11 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: ArrayLike):
-        x = _args.array("ReLU", "input", input)
-        self._mask = x > 0
-        return F.relu(x, self.inplace)
+        self._output = F.relu(input, self.inplace)
+        return self._output
 
     def backward(self, grad_output: ArrayLike):
-        mask = self._saved("_mask")
-        return _grad("ReLU", grad_output, mask) * mask
+        return F.relu_backward(grad_output, self._saved("_output"))
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -514,19 +238,31 @@ class LeakyReLU(Module):
 
     def forward(self, input: ArrayLike):
         x = _args.array("LeakyReLU", "input", input)
-        self._mask = x > 0
+        self._input = x.copy() if self.inplace else x
         return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def backward(self, grad_output: ArrayLike):
-        mask = self._saved("_mask")
-        g = _grad("LeakyReLU", grad_output, mask)
-        return np.where(mask, g, g * np.asarray(self.negative_slope, dtype=g.dtype))
+        return F.leaky_relu_backward(grad_output, self._saved("_input"), self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
-class Sigmoid(Module):
+class _FromOutput(Module):
+    """An activation whose derivative is a function of its output (sigmoid, tanh): forward is the
+    functional ``function``, backward its ``gradient(grad_output, output)``."""
+
+    function = gradient = None
+
+    def forward(self, input: ArrayLike):
+        self._output = self.function(input)
+        return self._output
+
+    def backward(self, grad_output: ArrayLike):
+        return self.gradient(grad_output, self._saved("_output"))
+
+
+class Sigmoid(_FromOutput):
     """``s = 1 / (1 + exp(-x))``; backward multiplies by ``s (1 - s)``.
 
     Examples:
@@ -534,16 +270,10 @@ class Sigmoid(Module):
         (array([0.5, 0.5]), array([0.25, 0.25]))
     """
 
-    def forward(self, input: ArrayLike):
-        self._output = F.sigmoid(input)
-        return self._output
-
-    def backward(self, grad_output: ArrayLike):
-        s = self._saved("_output")
-        return _grad("Sigmoid", grad_output, s) * s * (1 - s)
+    function, gradient = staticmethod(F.sigmoid), staticmethod(F.sigmoid_backward)
 
 
-class Tanh(Module):
+class Tanh(_FromOutput):
     """``t = tanh(x)``; backward multiplies by ``1 - t**2``.
 
     Examples:
@@ -551,13 +281,7 @@ class Tanh(Module):
         (array([0., 0.]), array([1., 1.]))
     """
 
-    def forward(self, input: ArrayLike):
-        self._output = F.tanh(input)
-        return self._output
-
-    def backward(self, grad_output: ArrayLike):
-        t = self._saved("_output")
-        return _grad("Tanh", grad_output, t) * (1 - t * t)
+    function, gradient = staticmethod(F.tanh), staticmethod(F.tanh_backward)
 
 
 class Flatten(Module):
@@ -585,7 +309,7 @@ class Flatten(Module):
         if start > end:
             raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} for input "
                              f"with {x.ndim} dims")
-        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1:])
+        return x.reshape(x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:])
 
     def backward(self, grad_output: ArrayLike):
         return np.asarray(grad_output).reshape(self._saved("_input_shape"))
@@ -652,12 +376,32 @@ class Sequential(Module):
 
 
 # ----------------------------------------------------------------------------- losses
-class CrossEntropyLoss(Module):
+class _Loss(Module):
+    """A loss: forward is the functional ``function(input, target, **options)``, backward its
+    ``gradient(grad_output, input, target, **options)``; d loss / d loss is 1 unless given."""
+
+    function = gradient = None
+
+    def _options(self) -> dict:
+        return dict(reduction=self.reduction)
+
+    def forward(self, input: ArrayLike, target: ArrayLike):
+        out = self.function(input, target, **self._options())
+        self._saved_inputs = (input, target)
+        return out
+
+    def backward(self, grad_output: ArrayLike = 1.0):
+        input, target = self._saved("_saved_inputs")
+        if self.reduction != "none":
+            grad_output = np.broadcast_to(grad_output, ())
+        return self.gradient(grad_output, input, target, **self._options())
+
+
+class CrossEntropyLoss(_Loss):
     """Cross-entropy of logits and class indices (or probabilities), as ``torch.nn.CrossEntropyLoss``.
 
     ``forward(input, target)`` as in `cnnref.functional.cross_entropy`; ``backward()`` returns
-    d loss / d input, ``(softmax(input) * sum_c q - q) / denominator`` with ``q`` the weighted,
-    smoothed target (see `cnnref.functional.cross_entropy`).
+    d loss / d input (`cnnref.functional.cross_entropy_backward`).
 
     Args:
         weight: ``(C,)`` per-class weights (kept as a buffer, in ``state_dict`` as in torch).
@@ -676,33 +420,21 @@ class CrossEntropyLoss(Module):
                [ 0.125,  0.125,  0.125, -0.375]])
     """
 
+    function, gradient = staticmethod(F.cross_entropy), staticmethod(F.cross_entropy_backward)
+
     def __init__(self, weight: ArrayLike | None = None, size_average: bool | None = None, ignore_index: int = -100,
                  reduce: bool | None = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
-        self.reduction = F._reduction("CrossEntropyLoss", size_average, reduce, reduction)
+        self.reduction = _args.reduction("CrossEntropyLoss", size_average, reduce, reduction)
 
-    def forward(self, input: ArrayLike, target: ArrayLike):
-        func = "CrossEntropyLoss"
-        logp, q, denominator = F._cross_entropy_parts(func, input, target, self.weight, self.ignore_index,
-                                                      self.label_smoothing)
-        self._parts = (np.ndim(input), logp, q, denominator)
-        return F.cross_entropy(input, target, self.weight, None, self.ignore_index, None, self.reduction,
-                               self.label_smoothing)
-
-    def backward(self, grad_output: ArrayLike = 1.0):
-        ndim, logp, q, denominator = self._saved("_parts")
-        g = np.asarray(grad_output, dtype=logp.dtype)
-        if self.reduction == "none":
-            g = g[..., None]                                       # one per element, broadcast over classes
-        elif self.reduction == "mean":
-            g = g / denominator
-        grad = (np.exp(logp) * q.sum(axis=-1, keepdims=True) - q) * g   # class dim last
-        return np.moveaxis(grad, -1, 0 if ndim == 1 else 1).astype(logp.dtype)
+    def _options(self) -> dict:
+        return dict(weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                    label_smoothing=self.label_smoothing)
 
 
-class MSELoss(Module):
+class MSELoss(_Loss):
     """Mean squared error, as ``torch.nn.MSELoss``; backward ``2 (input - target) / n``.
 
     Args:
@@ -716,19 +448,8 @@ class MSELoss(Module):
         (np.float64(5.0), array([1., 3.]))
     """
 
+    function, gradient = staticmethod(F.mse_loss), staticmethod(F.mse_loss_backward)
+
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = F._reduction("MSELoss", size_average, reduce, reduction)
-
-    def forward(self, input: ArrayLike, target: ArrayLike):
-        out = F.mse_loss(input, target, reduction=self.reduction)
-        x, t = np.broadcast_arrays(np.asarray(input), np.asarray(target))
-        self._diff = (x - t).astype(np.asarray(input).dtype)
-        return out
-
-    def backward(self, grad_output: ArrayLike = 1.0):
-        diff = self._saved("_diff")
-        g = np.asarray(grad_output, dtype=diff.dtype)
-        if self.reduction == "mean":
-            g = g / diff.size
-        return (2 * diff * g).astype(diff.dtype)
+        self.reduction = _args.reduction("MSELoss", size_average, reduce, reduction)

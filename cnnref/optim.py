@@ -18,199 +18,13 @@ for example the parameters of `cnnref.nn`, and updates ``.data`` in place.
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
+from cnnref._optimizer import Optimizer
+
 __all__ = ["Optimizer", "SGD", "RMSprop", "Rprop", "Adam"]
-
-
-class Optimizer:
-    """Base class: parameter groups, ``zero_grad``, ``step``, ``state_dict`` like ``torch.optim.Optimizer``.
-
-    Args:
-        params: parameters (objects with ``.data`` and ``.grad``), or a list of dicts, one per
-            parameter group: ``{"params": [...], "lr": 0.1, ...}``; options a group leaves out
-            take the constructor's values.
-        defaults: the constructor's options.
-
-    ``state`` maps ``id(param)`` to that parameter's state (a dict of arrays and numbers).
-
-    Examples:
-        >>> from types import SimpleNamespace
-        >>> a, b = (SimpleNamespace(data=np.zeros(2), grad=np.ones(2)) for _ in range(2))
-        >>> opt = SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
-        >>> [g["lr"] for g in opt.param_groups]
-        [0.1, 0.5]
-        >>> opt.step(); a.data, b.data
-        (array([-0.1, -0.1]), array([-0.5, -0.5]))
-    """
-
-    def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
-        name = type(self).__name__
-        if isinstance(params, np.ndarray) or hasattr(params, "data"):
-            raise TypeError(f"{name}: params must be an iterable of parameters or dicts, "
-                            f"got {type(params).__name__}")
-        self.defaults = defaults
-        self.state: dict[int, dict[str, Any]] = {}
-        self.param_groups: list[dict[str, Any]] = []
-        groups = list(params)
-        if len(groups) == 0:
-            raise ValueError(f"{name}: optimizer got an empty parameter list")
-        if not isinstance(groups[0], dict):
-            groups = [{"params": groups}]
-        for group in groups:
-            self.add_param_group(group)
-
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group of parameters with its own options (the others from the defaults).
-
-        Args:
-            param_group: ``{"params": [...], option: value, ...}``.
-
-        Raises:
-            TypeError: a parameter lacks ``.data`` / ``.grad``, or params is a set.
-            ValueError: a parameter is already in another group.
-
-        Examples:
-            >>> from types import SimpleNamespace
-            >>> opt = SGD([SimpleNamespace(data=np.zeros(1), grad=None)], lr=0.1, momentum=0.9)
-            >>> opt.add_param_group({"params": [SimpleNamespace(data=np.zeros(3), grad=None)], "lr": 1.0})
-            >>> opt.param_groups[1]["lr"], opt.param_groups[1]["momentum"]
-            (1.0, 0.9)
-        """
-        name = type(self).__name__
-        if not isinstance(param_group, dict):
-            raise TypeError(f"{name}: param_group must be a dict, got {type(param_group).__name__}")
-        params = param_group["params"]
-        if isinstance(params, set):
-            raise TypeError(f"{name}: params of a group must be an ordered collection, got a set")
-        params = [params] if hasattr(params, "data") else list(params)
-        for p in params:
-            if not (hasattr(p, "data") and hasattr(p, "grad")):
-                raise TypeError(f"{name}: can only optimize objects with .data and .grad arrays, "
-                                f"got {type(p).__name__}")
-        group = {**self.defaults, **param_group, "params": params}
-        seen = {id(p) for g in self.param_groups for p in g["params"]}
-        if seen & {id(p) for p in params}:
-            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
-        self.param_groups.append(group)
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients: ``grad = None`` (torch's default) or zeros.
-
-        Examples:
-            >>> from types import SimpleNamespace
-            >>> p = SimpleNamespace(data=np.ones(2), grad=np.ones(2))
-            >>> opt = SGD([p], lr=0.1)
-            >>> opt.zero_grad(set_to_none=False); p.grad
-            array([0., 0.])
-            >>> opt.zero_grad(); p.grad is None
-            True
-        """
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        p.grad[...] = 0
-
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient.
-
-        Args:
-            closure: optional function that recomputes the loss (and the gradients) first.
-
-        Returns:
-            The closure's loss, or ``None``.
-        """
-        loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = np.asarray(p.grad)
-                if grad.shape != p.data.shape:
-                    raise ValueError(f"{type(self).__name__}.step: grad has shape {grad.shape}, "
-                                     f"expected the parameter's shape {p.data.shape}")
-                self._update(p.data, grad, self.state.setdefault(id(p), {}), group)
-        return loss
-
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
-        raise NotImplementedError
-
-    def state_dict(self) -> dict[str, Any]:
-        """The optimizer's state, shaped like torch's: ``{"state": {index: {...}},
-        "param_groups": [{option: value, ..., "params": [index, ...]}]}``.
-
-        Parameters are numbered in the order of the groups; arrays are copies.
-
-        Examples:
-            >>> from types import SimpleNamespace
-            >>> p = SimpleNamespace(data=np.zeros(2), grad=np.ones(2))
-            >>> opt = SGD([p], lr=0.1, momentum=0.9)
-            >>> opt.step()
-            >>> sd = opt.state_dict()
-            >>> sd["state"]
-            {0: {'momentum_buffer': array([1., 1.])}}
-            >>> sd["param_groups"][0]["params"]
-            [0]
-        """
-        index, groups = {}, []
-        for group in self.param_groups:
-            for p in group["params"]:
-                index.setdefault(id(p), len(index))
-            groups.append({**{k: v for k, v in group.items() if k != "params"},
-                           "params": [index[id(p)] for p in group["params"]]})
-        state = {index[key]: copy.deepcopy(value) for key, value in self.state.items() if key in index}
-        return {"state": dict(sorted(state.items())), "param_groups": groups}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state from `state_dict` (ours, or torch's: tensors become arrays
-        of the parameter's dtype, ``step`` a float).
-
-        Args:
-            state_dict: ``{"state": ..., "param_groups": ...}`` for the same groups of parameters.
-
-        Raises:
-            ValueError: the number of groups, or of parameters in a group, differs.
-
-        Examples:
-            >>> from types import SimpleNamespace
-            >>> p = SimpleNamespace(data=np.zeros(2), grad=np.ones(2))
-            >>> opt = Adam([p], lr=0.1); opt.step()
-            >>> q = SimpleNamespace(data=p.data.copy(), grad=np.ones(2))
-            >>> opt2 = Adam([q]); opt2.load_state_dict(opt.state_dict())
-            >>> opt2.param_groups[0]["lr"], opt2.state[id(q)]["step"]
-            (0.1, 1.0)
-        """
-        name = type(self).__name__
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: loaded state dict has a different number "
-                             f"of parameter groups ({len(saved_groups)}, expected {len(self.param_groups)})")
-        if any(len(s["params"]) != len(g["params"]) for s, g in zip(saved_groups, self.param_groups)):
-            raise ValueError(f"{name}.load_state_dict: loaded state dict contains a parameter group "
-                             "that doesn't match the size of optimizer's group")
-        saved_state = state_dict["state"]
-        self.state = {}
-        for saved, group in zip(saved_groups, self.param_groups):
-            for i, p in zip(saved["params"], group["params"]):
-                if i in saved_state:
-                    self.state[id(p)] = {k: _as_state_value(k, v, p.data.dtype)
-                                         for k, v in saved_state[i].items()}
-            group.update({k: copy.deepcopy(v) for k, v in saved.items() if k in self.defaults})
-
-
-def _as_state_value(key: str, value, dtype):
-    """A saved state entry as ours: ``step`` a float, arrays (or torch tensors) NumPy copies."""
-    if key == "step":
-        return float(value)
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
-    return np.array(value, dtype=dtype)
 
 
 # torch's words for each hyper-parameter in its "Invalid ..." messages
@@ -226,6 +40,20 @@ def _check_non_negative(optimizer: str, nan_ok: bool = False, **values: float) -
     for name, value in values.items():
         if (value < 0.0) if nan_ok else not 0.0 <= value:
             raise ValueError(f"{optimizer}: Invalid {_TORCH_NAMES[name]}: {value} (expected {name} >= 0)")
+
+
+def _first_state(state: dict, param: np.ndarray, *names: str, **optional: bool) -> None:
+    """The state before the first step, with torch's keys: ``step`` 0 and zeros like ``param`` for
+    each of ``names``, and for each ``optional`` name whose flag is true in this configuration."""
+    state["step"] = 0.0
+    for name in names + tuple(name for name, wanted in optional.items() if wanted):
+        state[name] = np.zeros_like(param)
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    """``torch.sign``: -1, 0 or 1, and 0 for NaN (NumPy's sign keeps NaN). A NaN gradient then
+    leaves its weight where it is in Rprop, as in torch."""
+    return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype, copy=False)
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
@@ -339,12 +167,7 @@ class RMSprop(Optimizer):
     def _update(self, param, grad, state, group):
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
-            state["step"] = 0.0
-            state["square_avg"] = np.zeros_like(param)
-            if momentum > 0:
-                state["momentum_buffer"] = np.zeros_like(param)
-            if group["centered"]:
-                state["grad_avg"] = np.zeros_like(param)
+            _first_state(state, param, "square_avg", momentum_buffer=momentum > 0, grad_avg=group["centered"])
         if group["maximize"]:
             grad = -grad
         state["step"] += 1
@@ -417,13 +240,13 @@ class Rprop(Optimizer):
         if group["maximize"]:
             grad = -grad
         state["step"] += 1
-        sign = np.sign(grad * state["prev"])  # +1 kept its sign, -1 flipped, 0 no information
+        sign = _sign(grad * state["prev"])  # +1 kept its sign, -1 flipped, 0 no information
         factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, 1.0)).astype(param.dtype)
         step_size = state["step_size"]
         step_size *= factor
         np.clip(step_size, step_size_min, step_size_max, out=step_size)
         grad = np.where(sign < 0, 0, grad).astype(param.dtype)  # flipped: no move this step
-        param += -1 * np.sign(grad) * step_size
+        param += -1 * _sign(grad) * step_size
         state["prev"][...] = grad
 
 
@@ -451,12 +274,10 @@ class Adam(Optimizer):
 
     Examples:
         >>> from types import SimpleNamespace
-        >>> w = SimpleNamespace(data=np.array([1.0, 1000.0]), grad=None)
-        >>> opt = Adam([w], lr=0.1)
-        >>> w.grad = 2 * w.data
-        >>> opt.step()
-        >>> ([1.0, 1000.0] - w.data).round(6)       # the first step is lr for every weight
-        array([0.1, 0.1])
+        >>> w = SimpleNamespace(data=np.array([1.0, 1000.0]), grad=np.array([2.0, 2000.0]))
+        >>> Adam([w], lr=0.1).step()                 # the first step is lr for every weight
+        >>> w.data.round(6).tolist()
+        [0.9, 999.9]
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -474,11 +295,7 @@ class Adam(Optimizer):
     def _update(self, param, grad, state, group):
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if not state:
-            state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
+            _first_state(state, param, "exp_avg", "exp_avg_sq", max_exp_avg_sq=group["amsgrad"])
         if group["maximize"]:
             grad = -grad
         state["step"] += 1

@@ -5,7 +5,7 @@ and fixed ids, so two builds of the same page give the same bytes.
 
 Text stays text (``svg.fonttype: none``): titles, labels and legends are SVG ``<text>`` the
 reader can select and search, drawn by the reader's own fonts, so a Chinese figure needs no
-font file in the page. Importing this module makes matplotlib's sans-serif list DejaVu Sans then a CJK
+font file in the page. Importing this module makes matplotlib's font family DejaVu Sans then a CJK
 font, so Chinese labels are measured with real glyphs where the font is installed
 (``make test`` installs fonts-noto-cjk) and the SVG names it for the browser.
 """
@@ -19,15 +19,17 @@ import sys
 __all__ = ["show", "svg"]
 
 # Latin glyphs from DejaVu Sans (matplotlib's own), Chinese from Noto Sans CJK; the SVG lists
-# both and then sans-serif, so a reader without them gets their system's fonts.
+# both, so a reader without them gets their browser's default fonts. Mathtext ($w_1$) has no
+# such fallback: a label that holds Chinese writes subscripts as plain text (w₁).
 FONTS = ["DejaVu Sans", "Noto Sans CJK SC"]
 
 
 def _use_fonts() -> None:
     import matplotlib
 
-    matplotlib.rcParams["font.family"] = "sans-serif"
-    matplotlib.rcParams["font.sans-serif"] = FONTS
+    # a list of families, not the generic "sans-serif": matplotlib falls back glyph by glyph
+    # only along font.family, so Chinese characters come from the second entry
+    matplotlib.rcParams["font.family"] = FONTS
 
 
 _use_fonts()

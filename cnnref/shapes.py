@@ -10,10 +10,9 @@ is used for every dimension, and the result is a tuple when any argument is one.
 
 from __future__ import annotations
 
-import operator
-from typing import NamedTuple, Sequence, Union
+from typing import NamedTuple, Sequence
 
-IntOrTuple = Union[int, Sequence[int]]
+from cnnref._args import IntOrTuple, integer
 
 __all__ = [
     "conv_output_size",
@@ -24,17 +23,13 @@ __all__ = [
 ]
 
 
-def _as_int(func: str, name: str, value) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{func}: {name} must be an int, got bool {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise TypeError(f"{func}: {name} must be an int or a tuple of ints, got {value!r}") from None
+# the smallest value torch allows for each argument
+_MINIMUM = {"size": 1, "kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0, "output_padding": 0}
 
 
 def _broadcast(func: str, **args) -> tuple[int, bool, dict[str, tuple[int, ...]]]:
-    """Turn each argument into a tuple of the same length (the number of spatial dims).
+    """Turn each argument into a tuple of the same length (the number of spatial dims), and
+    refuse a value below its `_MINIMUM`.
 
     Returns (ndim, any_tuple, {name: tuple}).
     """
@@ -48,13 +43,11 @@ def _broadcast(func: str, **args) -> tuple[int, bool, dict[str, tuple[int, ...]]
     out = {}
     for name, v in args.items():
         items = v if isinstance(v, (tuple, list)) else (v,) * ndim
-        out[name] = tuple(_as_int(func, name, x) for x in items)
+        out[name] = tuple(integer(func, name, x) for x in items)
+        if any(x < _MINIMUM[name] for x in out[name]):
+            what = "positive" if _MINIMUM[name] else "non-negative"
+            raise ValueError(f"{func}: {name} must be {what}, got {_fmt(out[name])}")
     return ndim, bool(lengths), out
-
-
-def _check(func: str, name: str, values: tuple[int, ...], minimum: int, what: str) -> None:
-    if any(v < minimum for v in values):
-        raise ValueError(f"{func}: {name} must be {what}, got {_fmt(values)}")
 
 
 def _fmt(values: tuple[int, ...]):
@@ -110,11 +103,6 @@ def conv_output_size(
     ndim, as_tuple, a = _broadcast(
         func, size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
     )
-    _check(func, "size", a["size"], 1, "positive")
-    _check(func, "kernel_size", a["kernel_size"], 1, "positive")
-    _check(func, "stride", a["stride"], 1, "positive")
-    _check(func, "dilation", a["dilation"], 1, "positive")
-    _check(func, "padding", a["padding"], 0, "non-negative")
     if mode == "same":
         if any(s != 1 for s in a["stride"]):
             raise ValueError(f"{func}: padding='same' is not supported for strided convolutions "
@@ -165,12 +153,6 @@ def conv_transpose_output_size(
         func, size=size, kernel_size=kernel_size, stride=stride, padding=padding,
         output_padding=output_padding, dilation=dilation,
     )
-    _check(func, "size", a["size"], 1, "positive")
-    _check(func, "kernel_size", a["kernel_size"], 1, "positive")
-    _check(func, "stride", a["stride"], 1, "positive")
-    _check(func, "dilation", a["dilation"], 1, "positive")
-    _check(func, "padding", a["padding"], 0, "non-negative")
-    _check(func, "output_padding", a["output_padding"], 0, "non-negative")
     out = []
     for n, k, s, p, op, d in zip(a["size"], a["kernel_size"], a["stride"], a["padding"],
                                  a["output_padding"], a["dilation"]):
@@ -218,11 +200,6 @@ def pool_output_size(
     ndim, as_tuple, a = _broadcast(
         func, size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
     )
-    _check(func, "size", a["size"], 1, "positive")
-    _check(func, "kernel_size", a["kernel_size"], 1, "positive")
-    _check(func, "stride", a["stride"], 1, "positive")
-    _check(func, "dilation", a["dilation"], 1, "positive")
-    _check(func, "padding", a["padding"], 0, "non-negative")
     out = []
     for n, k, s, p, d in zip(a["size"], a["kernel_size"], a["stride"], a["padding"], a["dilation"]):
         if p > k // 2:
@@ -266,7 +243,7 @@ def receptive_field(layers: Sequence[Sequence[int]]) -> list[ReceptiveField]:
     for i, layer in enumerate(layers):
         if not isinstance(layer, (tuple, list)) or len(layer) not in (2, 3):
             raise ValueError(f"{func}: layers[{i}] must be (kernel, stride) or (kernel, stride, dilation), got {layer!r}")
-        k, s, *rest = (_as_int(func, f"layers[{i}]", v) for v in layer)
+        k, s, *rest = (integer(func, f"layers[{i}]", v) for v in layer)
         d = rest[0] if rest else 1
         for name, v in (("kernel", k), ("stride", s), ("dilation", d)):
             if v < 1:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-__all__ = ["LayerRow", "ModelSummary", "summary", "count_parameters"]
+__all__ = ["LayerRow", "ModelSummary", "summary", "output_shapes", "count_parameters"]
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -199,6 +199,33 @@ def summary(model: nn.Module, input_size: tuple[int, ...] | None = None, depth: 
                         total_params=count_parameters(model),
                         trainable_params=count_parameters(model, trainable_only=True),
                         mult_adds=sum(macs for _, macs in leaves))
+
+
+def output_shapes(model: nn.Module, input_size: tuple[int, ...] | None = None,
+                  names: tuple[str, ...] | None = None) -> dict[str, tuple]:
+    """Output shape of each of the model's children for one input, without the batch dimension.
+
+    Args:
+        model: any module; a ``cnnref.models`` model carries its ``input_size``.
+        input_size: the input ``(C, H, W)``; defaults to ``model.input_size``.
+        names: keep only the children whose names start with one of these (``("conv", "pool")``).
+
+    Returns:
+        ``{name: shape}`` in the order the forward pass meets the children.
+
+    Examples:
+        >>> from cnnref.models import lenet5
+        >>> output_shapes(lenet5(), names=("c", "s"))
+        {'c1': (6, 28, 28), 's2': (6, 14, 14), 'c3': (16, 10, 10), 's4': (16, 5, 5), 'c5': (120, 1, 1)}
+    """
+    rows = summary(model, input_size).rows
+    return {r.name: _without_batch(r.output_shape) for r in rows if names is None or r.name.startswith(tuple(names))}
+
+
+def _without_batch(shape):
+    if shape and isinstance(shape[0], (tuple, list)):
+        return tuple(tuple(s[1:]) for s in shape)
+    return tuple(shape[1:])
 
 
 def _as_shape(size):

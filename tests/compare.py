@@ -1,26 +1,483 @@
-"""The one comparison helper of the torch-parity tests."""
+"""The one helper of the torch-parity tests: tolerances, random arguments (hypothesis strategies and
+seeded data, with empty batches, NaN / inf and float16 on request), the registry of functional ops
+and of modules with their torch twins, and the comparison of ours with torch (values, dtypes,
+indices, and gradients against torch autograd).
+
+A parity test draws the arguments of a registered op (or module) and compares::
+
+    @given(case=st.data(), dtype=DTYPES)
+    def test_conv2d(case, dtype):
+        check_op("conv2d", case.draw, dtype)
+
+Every case is tiny so that hundreds run in seconds.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
+import torch
+import torch.nn.functional as TF
+from hypothesis import assume, strategies as st
 
-# float64 to 1e-10, float32 to 1e-5 (relative), as the design asks
-TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5}
+from cnnref import functional as F
+from cnnref import nn
+from cnnref._args import to_numpy
+
+# the tolerance of each dtype, relative with a matching absolute floor: float64 to 1e-10 and float32
+# to 1e-5, the project's standard. float16 keeps 11 significant bits (one unit in the last place is
+# 2**-10 relative); torch rounds some intermediate results to float16 that we keep in float32 (and
+# the other way round), which moves a result by a few units
+TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-5, np.dtype(np.float16): 4e-3}
+TORCH_DTYPE = {np.dtype(np.float16): torch.float16, np.dtype(np.float32): torch.float32,
+               np.dtype(np.float64): torch.float64}
+
+EXAMPLES = 100          # per op or module in the parity tests
+SEEDS = st.integers(0, 2**32 - 1)
+DTYPES = st.sampled_from([np.float32, np.float64])
+ALL_DTYPES = st.sampled_from([np.float16, np.float32, np.float64])
+SPECIALS = st.sampled_from(["nan", "inf", "mixed"])
+SPECIAL_VALUES = {"nan": [np.nan], "inf": [np.inf, -np.inf], "mixed": [np.nan, np.inf, -np.inf]}
 
 
-def to_numpy(x):
-    """A torch tensor (any device, with or without grad) or array-like -> NumPy array."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
-def assert_close(ours, theirs, rtol=None, atol=None):
-    """Assert that `ours` (NumPy) equals `theirs` (torch or NumPy): same shape, same dtype
-    kind, values within the dtype's tolerance (relative, with a matching absolute floor)."""
+def assert_close(ours, theirs, rtol=None, atol=None, dtype=False):
+    """Assert that `ours` (NumPy) equals `theirs` (torch or NumPy): same shape, values within the
+    dtype's tolerance, NaN where the other has NaN and the same infinities; with ``dtype``, also
+    the same dtype. A pair (values, indices) is compared element by element."""
+    if isinstance(theirs, tuple):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs), f"{type(ours)} is not a pair like torch's"
+        for mine, their in zip(ours, theirs):
+            assert_close(mine, their, rtol, atol, dtype)
+        return
     ours, theirs = np.asarray(ours), to_numpy(theirs)
     assert ours.shape == theirs.shape, f"shape {ours.shape} != {theirs.shape}"
+    if dtype:
+        assert ours.dtype == theirs.dtype, f"dtype {ours.dtype} != {theirs.dtype}"
     tol = TOLERANCE.get(theirs.dtype, 1e-5)
-    scale = max(1.0, float(np.max(np.abs(theirs)))) if theirs.size else 1.0
+    finite = theirs[np.isfinite(theirs)] if np.issubdtype(theirs.dtype, np.floating) else theirs
+    scale = max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.0
     np.testing.assert_allclose(ours, theirs, rtol=tol if rtol is None else rtol,
                                atol=tol * scale if atol is None else atol)
+
+
+def data(seed: int, dtype, *shapes, special: str | None = None):
+    """Standard normal arrays of the given shapes (one generator per example); with ``special``
+    ('nan', 'inf' or 'mixed'), about one entry in four, and at least one, is NaN and/or +-inf."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    for a in arrays if special else ():
+        flat = a.reshape(-1)                        # a view, also of a 0-d array
+        hit = rng.random(flat.size) < 0.25
+        if flat.size:
+            hit[rng.integers(flat.size)] = True
+        flat[hit] = rng.choice(SPECIAL_VALUES[special], size=int(hit.sum()))
+    return arrays
+
+
+def tensor(a):
+    """A NumPy argument as torch takes it (arrays become tensors, sharing nothing)."""
+    return torch.from_numpy(np.array(a)) if isinstance(a, np.ndarray) else a
+
+
+def torch_forward_backward(fn, arrays, grad_seed=1):
+    """Run ``fn`` on tensors made from ``arrays`` with autograd; return (output, upstream grad as
+    NumPy, the input grads). The upstream grad is random so that every output entry matters."""
+    tensors = [torch.from_numpy(np.array(a)).requires_grad_() for a in arrays]
+    out = fn(*tensors)
+    g = data(grad_seed, arrays[0].dtype, tuple(out.shape))[0]
+    out.backward(torch.from_numpy(g))
+    return out, g, [t.grad for t in tensors]
+
+
+# ----------------------------------------------------------------------------- arguments
+def _batch(draw, batch):
+    """``(N,)`` or, by default sometimes, ``()`` (an unbatched input); ``batch`` draws N instead."""
+    if batch is not None:
+        return (draw(batch),)
+    return (draw(st.integers(1, 2)),) if draw(st.booleans()) else ()
+
+
+def _sizes(draw, kernel, dilation, padding):
+    """Input sizes at least as large as each (dilated) kernel minus the padding."""
+    return tuple(max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 3))
+                 for k, d, p in zip(kernel, dilation, padding))
+
+
+def _ints(draw, n, low, high):
+    return tuple(draw(st.integers(low, high)) for _ in range(n))
+
+
+@st.composite
+def conv_args(draw, nd, dtype, special=None, batch=None, transposed=False):
+    """``((x, w, b), kwargs)`` of conv1d/2d or conv_transpose1d/2d, valid for torch.
+
+    NaN / inf go into the input only: a NaN or inf weight meets the zero padding, and a NaN input the
+    cropped border of a transposed convolution; there torch's result depends on the backend it picks
+    (its im2col path, float64 and small float32 shapes, multiplies them by zero, which gives NaN as
+    ours does; oneDNN, float16 and larger float32 shapes, skips them).
+    """
+    groups = draw(st.integers(1, 2))
+    c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    kernel, dilation = _ints(draw, nd, 1, 3), _ints(draw, nd, 1, 2)
+    if transposed:
+        stride, padding = _ints(draw, nd, 1, 3), _ints(draw, nd, 0, 2)
+        output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+        size = tuple(-(-2 * p // s) + 1 + draw(st.integers(0, 2)) for p, s in zip(padding, stride))   # output >= 1
+        kwargs = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation)
+        w_shape = (c_in, c_out // groups) + kernel
+    else:
+        kind = draw(st.sampled_from(["int", "tuple", "same", "valid"]))
+        stride, amount = (1, (0,) * nd) if kind == "same" else (_ints(draw, nd, 1, 3), _ints(draw, nd, 0, 2))
+        amount = (0,) * nd if kind == "valid" else (amount[0],) * nd if kind == "int" else amount
+        padding = {"int": amount[0], "tuple": amount}.get(kind, kind)
+        if kind != "same" and len(set(stride)) == 1 and draw(st.booleans()):
+            stride = stride[0]
+        size = _sizes(draw, kernel, dilation, amount)
+        kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        w_shape = (c_out, c_in // groups) + kernel
+    x, = data(draw(SEEDS), dtype, _batch(draw, batch) + (c_in,) + size, special=special)
+    w, b = data(draw(SEEDS), dtype, w_shape, (c_out,))
+    return (x, w, b if draw(st.booleans()) else None), kwargs
+
+
+@st.composite
+def pool_args(draw, nd, dtype, special=None, batch=None, kind="max"):
+    """``((x,), kwargs)`` of max or avg pooling: padding at most half the kernel, non-empty output;
+    max pooling returns its indices."""
+    kernel = _ints(draw, nd, 1, 3)
+    stride = None if draw(st.booleans()) else _ints(draw, nd, 1, 3)
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    dilation = _ints(draw, nd, 1, 2) if kind == "max" else (1,) * nd
+    shape = _batch(draw, batch) + (draw(st.integers(1, 2)),) + _sizes(draw, kernel, dilation, padding)
+    kwargs = dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=draw(st.booleans()))
+    if kind == "max":
+        kwargs.update(dilation=dilation, return_indices=True)
+        # a window wholly in the padding (dilation allows it) reports an index outside its plane, where
+        # torch's backward adds into a neighbouring plane: not compared
+        assume(not np.isinf((F.max_pool1d if nd == 1 else F.max_pool2d)(np.ones(shape), **kwargs)[0]).any())
+    else:
+        kwargs["count_include_pad"] = draw(st.booleans())
+        if nd == 2:
+            kwargs["divisor_override"] = draw(st.sampled_from([None, None, 1, 3]))
+    return tuple(data(draw(SEEDS), dtype, shape, special=special)), kwargs
+
+
+@st.composite
+def unfold_args(draw, dtype, special=None, batch=None, fold=False):
+    """``((x,), kwargs)`` of unfold, or ``((cols, output_size), kwargs)`` of fold for the same image."""
+    kernel, dilation = _ints(draw, 2, 1, 3), _ints(draw, 2, 1, 2)
+    padding, stride = _ints(draw, 2, 0, 2), _ints(draw, 2, 1, 3)
+    shape = _batch(draw, batch) + (draw(st.integers(1, 3)),) + _sizes(draw, kernel, dilation, padding)
+    kwargs = dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride)
+    if fold:
+        cols, = data(draw(SEEDS), dtype, tuple(TF.unfold(torch.zeros(shape), **kwargs).shape), special=special)
+        return (cols, shape[-2:]), kwargs
+    return tuple(data(draw(SEEDS), dtype, shape, special=special)), kwargs
+
+
+@st.composite
+def pad_args(draw, dtype, special=None, batch=None):
+    """torch pads with reflect/replicate/circular the last m = 1..3 dims of an (m+1)- or (m+2)-dim
+    input, amounts below (reflect) or up to (circular) the size; constant mode pads any dims."""
+    mode = draw(st.sampled_from(F.PAD_MODES))
+    m = draw(st.integers(1, 3))
+    ndim = m + draw(st.integers(1, 2)) if mode != "constant" else draw(st.integers(m, 4))
+    if batch is not None:                       # then the first dim is the batch of an (m+2)-dim input
+        ndim = max(ndim, m + 2) if mode != "constant" else ndim
+    shape = (_batch(draw, batch) if batch is not None else ()) + _ints(draw, ndim - (batch is not None), 1, 4)
+    pads = []
+    for size in shape[::-1][:m]:
+        limit = {"reflect": size - 1, "circular": size}.get(mode, 3)
+        pads += [draw(st.integers(0, limit)), draw(st.integers(0, limit))]
+    return tuple(data(draw(SEEDS), dtype, shape, special=special)), dict(pad=tuple(pads), mode=mode)
+
+
+def _shape(draw, batch, min_dims=0):
+    """A shape of up to 3 dims; with ``batch``, the first dim is drawn from it."""
+    rest = tuple(draw(st.lists(st.integers(1, 4), min_size=min_dims, max_size=3)))
+    return rest if batch is None else (draw(batch),) + rest[:2]
+
+
+@st.composite
+def elementwise_args(draw, dtype, special=None, batch=None, min_dims=0, dim=False):
+    """``((x,), kwargs)`` of an elementwise op (large values too, to saturate); ``dim``: of softmax."""
+    shape = _shape(draw, batch, max(min_dims, int(dim)))
+    x, = data(draw(SEEDS), dtype, shape, special=special)
+    x = np.asarray(x * dtype(draw(st.sampled_from([1, 30]))), dtype=dtype)
+    return (x,), (dict(dim=draw(st.integers(0, len(shape) - 1))) if dim else {})
+
+
+@st.composite
+def linear_args(draw, dtype, special=None, batch=None):
+    lead = _batch(draw, batch) if batch is not None else tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    n_in, n_out = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    x, = data(draw(SEEDS), dtype, lead + (n_in,), special=special)
+    w, b = data(draw(SEEDS), dtype, (n_out, n_in), (n_out,))
+    return (x, w, b if draw(st.booleans()) else None), {}
+
+
+@st.composite
+def cross_entropy_args(draw, dtype, special=None, batch=None):
+    """Logits and a target of class indices (one element ignored) or of probabilities, with
+    optional class weights, every reduction and label smoothing."""
+    C = draw(st.integers(1, 4))
+    layout = draw(st.sampled_from(["batched", "spatial"] + (["unbatched"] if batch is None else [])))
+    n = draw(batch if batch is not None else st.integers(1, 4))
+    elements = {"unbatched": (), "batched": (n,), "spatial": (min(n, 2), draw(st.integers(1, 3)))}[layout]
+    input_shape = elements[:1] + (C,) + elements[1:]
+    rng = np.random.default_rng(draw(SEEDS))
+    x, = data(draw(SEEDS), dtype, input_shape, special=special)
+    kwargs = dict(weight=rng.uniform(0.5, 2.0, C).astype(dtype) if draw(st.booleans()) else None,
+                  reduction=draw(st.sampled_from(["mean", "sum", "none"])),
+                  label_smoothing=draw(st.sampled_from([0.0, 0.0, 0.1, 0.5])))
+    if layout != "spatial" and draw(st.booleans()):          # probabilities
+        e = np.exp(rng.standard_normal(input_shape))
+        target = (e / e.sum(axis=0 if layout == "unbatched" else 1, keepdims=True)).astype(dtype)
+    else:
+        target = rng.integers(0, C, elements)
+        if draw(st.booleans()) and target.size > 1:
+            target.flat[0] = kwargs["ignore_index"] = -100   # one ignored element, the others still count
+    return (x, target), kwargs
+
+
+@st.composite
+def mse_args(draw, dtype, special=None, batch=None):
+    shape = _shape(draw, batch)
+    x, t, w = data(draw(SEEDS), dtype, shape, shape, shape, special=special)
+    return (x, t), dict(reduction=draw(st.sampled_from(["mean", "sum", "none"])),
+                        weight=np.asarray(np.abs(w) + dtype(0.1)) if draw(st.booleans()) else None)
+
+
+# ----------------------------------------------------------------------------- the functional ops
+@dataclass(frozen=True)
+class Op:
+    """A functional op, its torch twin, the strategy of its arguments, and its gradient.
+
+    ``args(dtype, special, batch)`` is a strategy of ``(args, kwargs)``; the floating-point
+    arrays among ``args`` are the differentiable inputs. ``backward(g, *args, **kwargs)`` returns
+    one gradient per argument (None where not compared), as `cnnref.gradcheck` takes it.
+    ``special_dtypes`` are the dtypes in which NaN and inf are compared (see `conv_args`).
+    """
+
+    ours: Callable
+    theirs: Callable
+    args: Callable
+    backward: Callable | None = None
+    special_dtypes: tuple = (np.float16, np.float32, np.float64)
+
+
+def _conv(nd, transposed=False):
+    return lambda dtype, special, batch: conv_args(nd, dtype, special, batch, transposed)
+
+
+def _pool(nd, kind):
+    return lambda dtype, special, batch: pool_args(nd, dtype, special, batch, kind)
+
+
+def _elementwise(**options):
+    return lambda dtype, special, batch: elementwise_args(dtype, special, batch, **options)
+
+
+def _max_pool2d_backward(g, x, **kwargs):
+    return (F.max_pool2d_backward(g, F.max_pool2d(x, **kwargs)[1], x.shape),)
+
+
+CONV = dict(special_dtypes=(np.float32, np.float64))      # NaN / inf in float16 conv: see conv_args
+OPS = {
+    "conv1d": Op(F.conv1d, TF.conv1d, _conv(1), lambda g, x, w, b, **kw: F.conv1d_backward(g, x, w, **kw), **CONV),
+    "conv2d": Op(F.conv2d, TF.conv2d, _conv(2), lambda g, x, w, b, **kw: F.conv2d_backward(g, x, w, **kw), **CONV),
+    "conv2d_loop": Op(F.conv2d_loop, TF.conv2d, _conv(2), **CONV),
+    "conv_transpose1d": Op(F.conv_transpose1d, TF.conv_transpose1d, _conv(1, True), **CONV),
+    "conv_transpose2d": Op(F.conv_transpose2d, TF.conv_transpose2d, _conv(2, True),
+                           lambda g, x, w, b, **kw: F.conv_transpose2d_backward(g, x, w, **kw), **CONV),
+    "conv_transpose2d_loop": Op(F.conv_transpose2d_loop, TF.conv_transpose2d, _conv(2, True), **CONV),
+    # unfold and fold are each other's adjoint: each one's gradient is the other
+    "unfold": Op(F.unfold, TF.unfold, lambda *a: unfold_args(*a),
+                 lambda g, x, **kw: (F.fold(g, x.shape[-2:], **kw),)),
+    "fold": Op(F.fold, TF.fold, lambda *a: unfold_args(*a, fold=True),
+               lambda g, cols, size, **kw: (F.unfold(g, **kw), None)),
+    "max_pool1d": Op(F.max_pool1d, TF.max_pool1d, _pool(1, "max")),
+    "max_pool2d": Op(F.max_pool2d, TF.max_pool2d, _pool(2, "max"), _max_pool2d_backward),
+    "max_pool2d_loop": Op(F.max_pool2d_loop, TF.max_pool2d, _pool(2, "max")),
+    "avg_pool1d": Op(F.avg_pool1d, TF.avg_pool1d, _pool(1, "avg")),
+    "avg_pool2d": Op(F.avg_pool2d, TF.avg_pool2d, _pool(2, "avg"),
+                     lambda g, x, **kw: (F.avg_pool2d_backward(g, x.shape, **kw),)),
+    "avg_pool2d_loop": Op(F.avg_pool2d_loop, TF.avg_pool2d, _pool(2, "avg")),
+    "pad": Op(F.pad, TF.pad, pad_args, lambda g, x, **kw: (F.pad_backward(g, x.shape, **kw),)),
+    "linear": Op(F.linear, TF.linear, linear_args, lambda g, x, w, b: F.linear_backward(g, x, w)),
+    "relu": Op(F.relu, TF.relu, _elementwise(), lambda g, x: (F.relu_backward(g, F.relu(x)),)),
+    "leaky_relu": Op(F.leaky_relu, TF.leaky_relu, _elementwise(), lambda g, x: (F.leaky_relu_backward(g, x),)),
+    "leaky_relu(0.2)": Op(lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), _elementwise(),
+                          lambda g, x: (F.leaky_relu_backward(g, x, 0.2),)),
+    "sigmoid": Op(F.sigmoid, torch.sigmoid, _elementwise(), lambda g, x: (F.sigmoid_backward(g, F.sigmoid(x)),)),
+    "tanh": Op(F.tanh, torch.tanh, _elementwise(), lambda g, x: (F.tanh_backward(g, F.tanh(x)),)),
+    "softmax": Op(F.softmax, TF.softmax, _elementwise(dim=True)),
+    "log_softmax": Op(F.log_softmax, TF.log_softmax, _elementwise(dim=True)),
+    "cross_entropy": Op(F.cross_entropy, TF.cross_entropy, cross_entropy_args,
+                        lambda g, x, t, **kw: (F.cross_entropy_backward(g, x, t, **kw), None)),
+    "mse_loss": Op(F.mse_loss, TF.mse_loss, mse_args, lambda g, x, t, **kw: (F.mse_loss_backward(g, x, t, **kw), None)),
+}
+
+
+def check_op(name, draw, dtype, special=None, batch=None):
+    """Draw arguments for op ``name`` of `OPS` and compare: ours equals torch's (values, NaN,
+    infinities, dtype, and the indices of a pair), and its backward equals torch autograd for
+    every floating-point argument, with a random upstream gradient."""
+    op = OPS[name]
+    args, kwargs = draw(op.args(dtype, special, batch))
+    floating = [isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating) for a in args]
+    targs = [tensor(a).requires_grad_(op.backward is not None) if f else tensor(a) for a, f in zip(args, floating)]
+    theirs = op.theirs(*targs, **{k: tensor(v) for k, v in kwargs.items()})
+    assert_close(op.ours(*args, **kwargs), theirs, dtype=True)
+    if op.backward is None:
+        return
+    out = theirs[0] if isinstance(theirs, tuple) else theirs
+    g, = data(1, dtype, tuple(out.shape))
+    out.backward(torch.from_numpy(g))
+    for mine, t, f in zip(op.backward(g, *args, **kwargs), targs, floating):
+        if f and mine is not None:
+            assert_close(mine, t.grad, dtype=True)
+
+
+# ----------------------------------------------------------------------------- modules
+def check_module(ours, theirs, x, *extra):
+    """Load torch's parameters into ours, then compare output, d/d input and every parameter's grad."""
+    theirs = theirs.to(TORCH_DTYPE[np.dtype(x.dtype)])
+    ours.to(x.dtype).load_state_dict(theirs.state_dict())
+    extra_t = [tensor(e) for e in extra]
+    expected, g, (gx,) = torch_forward_backward(lambda t: theirs(t, *extra_t), [x])
+    assert_close(ours(x, *extra), expected, dtype=True)
+    ours.zero_grad()
+    assert_close(ours.backward(g), gx, dtype=True)
+    theirs_grads = {name: p.grad for name, p in theirs.named_parameters()}
+    ours_grads = {name: p.grad for name, p in ours.named_parameters()}
+    assert ours_grads.keys() == theirs_grads.keys()
+    for name, grad in theirs_grads.items():
+        assert_close(ours_grads[name], grad, dtype=True)
+
+
+def _padding_fits(module, size):
+    """torch's reflect padding needs amounts below the size, circular at most the size."""
+    pads = module._reversed_padding_repeated_twice
+    sizes = [s for s in reversed(size) for _ in (0, 1)]
+    if module.padding_mode == "reflect":
+        return all(p < s for p, s in zip(pads, sizes))
+    return module.padding_mode != "circular" or all(p <= s for p, s in zip(pads, sizes))
+
+
+@st.composite
+def _conv_module(draw, nd, dtype, special, batch):
+    (x, w, b), kwargs = draw(conv_args(nd, dtype, special, batch))
+    kwargs = dict(kwargs, bias=b is not None, padding_mode=draw(st.sampled_from(["zeros", "reflect", "replicate",
+                                                                                   "circular"])))
+    args = (x.shape[-nd - 1], w.shape[0], w.shape[2:])
+    ours, theirs = (getattr(m, f"Conv{nd}d")(*args, **kwargs) for m in (nn, torch.nn))
+    assume(_padding_fits(ours, x.shape[-nd:]))
+    return ours, theirs, (x,)
+
+
+@st.composite
+def _layer(draw, name, args, dtype, special, batch, **options):
+    """Module ``name`` built from the keyword arguments of its functional op's case."""
+    inputs, kwargs = draw(args(dtype, special, batch))
+    kwargs = {k: v for k, v in kwargs.items() if k != "return_indices"}
+    if name == "ConvTranspose2d":
+        x, w, b = inputs
+        args, inputs = (w.shape[0], w.shape[1] * kwargs["groups"], w.shape[2:]), (x,)
+        kwargs["bias"] = b is not None
+    elif name == "Linear":
+        x, w, b = inputs
+        args, inputs, kwargs = w.shape[::-1], (x,), dict(bias=b is not None)
+    elif name in ("CrossEntropyLoss", "MSELoss"):
+        if name == "CrossEntropyLoss":
+            assume(kwargs["reduction"] != "mean" or not (inputs[1] == -100).all())   # nothing left to average
+        args, kwargs = (), {k: v for k, v in kwargs.items() if k != "weight" or name == "CrossEntropyLoss"}
+    else:
+        args = ()
+    theirs_kwargs = {k: tensor(v) for k, v in dict(kwargs, **options).items()}
+    return getattr(nn, name)(*args, **kwargs, **options), getattr(torch.nn, name)(*args, **theirs_kwargs), inputs
+
+
+@st.composite
+def _sequential(draw, dtype, special, batch):
+    n = draw(batch if batch is not None else st.integers(1, 2))
+    c, size, hidden = draw(st.integers(1, 3)), draw(st.integers(4, 7)), draw(st.integers(1, 3))
+    flat = hidden * ((size - 2) // 2) ** 2
+
+    def make(m):
+        return m.Sequential(m.Conv2d(c, hidden, 3), m.ReLU(), m.MaxPool2d(2), m.Flatten(), m.Linear(flat, 3), m.Tanh())
+    return make(nn), make(torch.nn), tuple(data(draw(SEEDS), dtype, (n, c, size, size), special=special))
+
+
+def _module(name, args, **options):
+    return lambda dtype, special, batch: _layer(name, args, dtype, special, batch, **options)
+
+
+# name -> strategy(dtype, special, batch) of (ours, theirs, inputs)
+MODULES = {
+    "Conv1d": lambda *a: _conv_module(1, *a),
+    "Conv2d": lambda *a: _conv_module(2, *a),
+    "ConvTranspose2d": _module("ConvTranspose2d", _conv(2, True)),
+    "MaxPool2d": _module("MaxPool2d", _pool(2, "max")),
+    "AvgPool2d": _module("AvgPool2d", _pool(2, "avg")),
+    "Linear": _module("Linear", linear_args),
+    "ReLU": _module("ReLU", _elementwise(min_dims=2)),
+    "LeakyReLU": _module("LeakyReLU", _elementwise(min_dims=2), negative_slope=0.2),
+    "Sigmoid": _module("Sigmoid", _elementwise(min_dims=2)),
+    "Tanh": _module("Tanh", _elementwise(min_dims=2)),
+    "Flatten": _module("Flatten", _elementwise(min_dims=2)),
+    "Flatten(0, 1)": _module("Flatten", _elementwise(min_dims=2), start_dim=0, end_dim=1),
+    "CrossEntropyLoss": _module("CrossEntropyLoss", cross_entropy_args),
+    "MSELoss": _module("MSELoss", mse_args),
+    "Sequential": _sequential,
+}
+
+
+def check_layer(name, draw, dtype, special=None, batch=None):
+    """Draw module ``name`` of `MODULES` and its input, and compare it with torch's (`check_module`)."""
+    ours, theirs, inputs = draw(MODULES[name](dtype, special, batch))
+    check_module(ours, theirs, *inputs)
+
+
+# ----------------------------------------------------------------------------- optimizer options
+maybe_zero = lambda hi: st.one_of(st.just(0.0), st.floats(1e-4, hi))  # noqa: E731
+
+
+@st.composite
+def sgd_options(draw):
+    momentum = draw(maybe_zero(0.95))
+    nesterov = momentum > 0 and draw(st.booleans())
+    return dict(lr=draw(st.floats(1e-3, 0.3)), momentum=momentum,
+                dampening=0.0 if nesterov else draw(maybe_zero(1.0)),
+                weight_decay=draw(maybe_zero(0.1)), nesterov=nesterov, maximize=draw(st.booleans()))
+
+
+# RMSprop's alpha and Adam's beta2 stay >= 0.5: near 0 they divide by |g| of a single step, a
+# sign-like update that jumps where g nears 0 (and, centered, takes sqrt(v - mean^2) of rounding
+# noise); such chaotic runs turn the last-bit differences of torch's fused multiply-adds into
+# visible ones, whatever the implementation.
+@st.composite
+def rmsprop_options(draw):
+    return dict(lr=draw(st.floats(1e-4, 0.05)), alpha=draw(st.floats(0.5, 0.999)),
+                eps=draw(st.floats(1e-10, 1e-2)), weight_decay=draw(maybe_zero(0.1)),
+                momentum=draw(maybe_zero(0.9)), centered=draw(st.booleans()), maximize=draw(st.booleans()))
+
+
+@st.composite
+def rprop_options(draw):
+    return dict(lr=draw(st.floats(1e-4, 0.5)), etas=(draw(st.floats(0.1, 0.9)), draw(st.floats(1.05, 2.0))),
+                step_sizes=(draw(st.floats(1e-8, 1e-3)), draw(st.floats(0.01, 50.0))),
+                maximize=draw(st.booleans()))
+
+
+@st.composite
+def adam_options(draw):
+    return dict(lr=draw(st.floats(1e-4, 0.3)), betas=(draw(st.floats(0.0, 0.99)), draw(st.floats(0.5, 0.9999))),
+                eps=draw(st.floats(1e-10, 1e-2)), weight_decay=draw(maybe_zero(0.1)),
+                amsgrad=draw(st.booleans()), maximize=draw(st.booleans()),
+                decoupled_weight_decay=draw(st.booleans()))
+
+
+OPTIONS = {"SGD": sgd_options, "RMSprop": rmsprop_options, "Rprop": rprop_options, "Adam": adam_options}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import pathlib
 import subprocess
@@ -64,9 +65,45 @@ def page_url(language: str, topic: str) -> str:
     return f"/{prefix}{path}"
 
 
-def build_site(site_dir: pathlib.Path) -> subprocess.CompletedProcess:
-    """`mkdocs build --strict` of the whole site into site_dir."""
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
+def mkdocs_command() -> list[str]:
+    """The `mkdocs` console script of this Python's environment: what the README's `mkdocs build`
+    runs. Unlike `python -m mkdocs`, it does not put the working directory on sys.path."""
+    script = pathlib.Path(sys.executable).with_name("mkdocs")
+    if not script.exists():
+        raise FileNotFoundError(f"no mkdocs console script beside {sys.executable}: pip install -e '.[docs]'")
+    return [str(script)]
+
+
+def build_site(site_dir: pathlib.Path, site_url: str | None = None) -> subprocess.CompletedProcess:
+    """`mkdocs build --strict` of the whole site into site_dir, from the repository root, by the
+    console script; SITE_URL=site_url when given (else mkdocs.yml's default). What the build
+    printed and returned is kept beside the site, in `<site_dir>.build.json` (see load_build)."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("SITE_URL", None)
+    if site_url is not None:
+        env["SITE_URL"] = site_url
+    result = subprocess.run([*mkdocs_command(), "build", "--strict", "--site-dir", str(site_dir)],
+                            cwd=ROOT, capture_output=True, text=True, env=env)
+    record = {"args": result.args, "returncode": result.returncode, "stdout": result.stdout,
+              "stderr": result.stderr, "site_url": site_url}
+    pathlib.Path(f"{site_dir}.build.json").write_text(json.dumps(record), "utf8")
+    return result
+
+
+def load_build(site_dir: pathlib.Path) -> tuple[subprocess.CompletedProcess, str | None]:
+    """The build of site_dir that build_site recorded, and the SITE_URL it was built for."""
+    path = pathlib.Path(f"{site_dir}.build.json")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} missing: build the site with `python -m tests.docs_helpers {site_dir} URL`")
+    record = json.loads(path.read_text("utf8"))
+    return (subprocess.CompletedProcess(record["args"], record["returncode"], record["stdout"], record["stderr"]),
+            record["site_url"])
+
+
+if __name__ == "__main__":
+    # A site for `pytest --built-site DIR` (tests/conftest.py): the browser tests without a build.
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m tests.docs_helpers SITE_DIR http://127.0.0.1:PORT/PREFIX/")
+    completed = build_site(pathlib.Path(sys.argv[1]), sys.argv[2])
+    sys.stderr.write(completed.stderr[-3000:])
+    sys.exit(completed.returncode)

@@ -1,4 +1,4 @@
-"""Every bad input the issue lists gives a ValueError/TypeError naming the function, the argument
+"""Bad inputs give a ValueError/TypeError naming the function, the argument
 and what was expected, never an IndexError or a broadcast error from inside NumPy."""
 
 import numpy as np
@@ -90,7 +90,7 @@ CASES = {
                                     r"max_pool2d: padding should be at most half of kernel_size"),
     # integer dtype, mixed dtypes
     "conv2d integer input": (lambda: F.conv2d(np.zeros((1, 4, 5, 5), dtype=int), w4), TypeError,
-                             r"conv2d: input has dtype int64, expected a floating-point array \(float32 or float64\)"),
+                             r"conv2d: input has dtype int64, expected a floating-point array \(float16, float32 or float64\)"),
     "conv2d integer weight": (lambda: F.conv2d(x4, np.ones((6, 4, 3, 3), dtype=np.int32)), TypeError,
                               r"conv2d: weight has dtype int32, expected a floating-point array"),
     "conv2d mixed dtypes": (lambda: F.conv2d(x4, w4.astype(np.float32)), TypeError,

@@ -1,99 +1,44 @@
 """The built site in a real browser: Debian's Chromium, headless, driven by playwright.
 
-The site is built once per test run (the `built_site` fixture), served on 127.0.0.1 from a
-thread, and visited by one browser page that every test reuses. Every request the page makes
-is recorded; requests to any other host are aborted and fail the test of that page.
-`make test` installs Chromium (and a CJK font, so the screenshots show Chinese) when missing.
+The site is built once per test run (the `built_site` fixture), served on 127.0.0.1 under a
+path prefix, and visited by one browser page that every test reuses (tests/conftest.py,
+tests/site_browser.py). Every request the page makes is recorded; requests to any other host,
+or outside the site's path, are aborted and fail the test of that page.
+
+A test waits for what it checks (a request, an element, a rendered formula), never for a
+fixed time: the machine may be busy.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import itertools
-import pathlib
 import re
 import shutil
 import subprocess
-import threading
 import urllib.parse
 
 import numpy
 import pytest
 import torch
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect
 
 from cnnref import shapes
 from tests.docs_helpers import LANGUAGES, ROOT, page_url, pages
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 TOPICS = sorted(pages("zh"))
 OTHER = {"zh": "en", "en": "zh"}
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
+def language_root(language: str) -> str:
+    """The site path of a language's home: "/" (Chinese, the default) or "/en/"."""
+    return page_url(language, "index")
 
 
-class Browser:
-    """One Chromium, one page; records what each visit requests, logs and fails to load."""
-
-    def __init__(self, page, base: str):
-        self.page, self.base = page, base
-        self.requests: list[str] = []
-        self.external: list[str] = []
-        self.errors: list[str] = []
-        context = page.context
-        context.on("request", lambda request: self.requests.append(request.url))
-        context.on("response", lambda response: response.status >= 400 and self.errors.append(
-            f"HTTP {response.status} {response.url}"))
-        context.route("**/*", self._route)
-        page.on("console", lambda message: message.type == "error" and self.errors.append(
-            f"console: {message.text} ({message.location.get('url')})"))
-        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-
-    def _route(self, route):
-        if self.is_local(route.request.url):
-            route.continue_()
-        else:
-            self.external.append(route.request.url)
-            route.abort()
-
-    def is_local(self, url: str) -> bool:
-        scheme = urllib.parse.urlsplit(url).scheme
-        return url.startswith(self.base + "/") or scheme in ("data", "blob", "about")
-
-    def open(self, path: str, width: int = 1280, wait: str = "networkidle"):
-        """Visit a site path ("/en/conv-shapes/") with fresh logs."""
-        if self.page.viewport_size["width"] != width:
-            self.page.set_viewport_size({"width": width, "height": 800})
-        self.requests.clear(), self.external.clear(), self.errors.clear()
-        self.page.goto(self.base + path, wait_until=wait)
-        return self.page
-
-
-@pytest.fixture(scope="session")
-def browser(built_site):
-    site, result = built_site
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert pathlib.Path(CHROMIUM).exists(), f"{CHROMIUM} missing: `make test` installs Debian's chromium"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=site))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1280, "height": 800})
-        page.set_default_timeout(20_000)
-        yield Browser(page, f"http://127.0.0.1:{server.server_address[1]}")
-        chromium.close()
-    server.shutdown()
-    server.server_close()
+def site_path(browser, url: str) -> str:
+    """The site path ("/en/conv-shapes/") of a URL of the served site."""
+    assert url.startswith(browser.base + "/"), url
+    return urllib.parse.urlsplit(url[len(browser.base):]).path
 
 
 def visible_text(page) -> str:
@@ -108,26 +53,34 @@ def test_the_browser_visits_every_page_the_site_has(built_site):
     assert built == {page_url(lang, topic) for lang in LANGUAGES for topic in TOPICS}
 
 
-@pytest.mark.parametrize("topic", TOPICS)
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_page_loads_offline_without_errors_with_math_and_versions(browser, built_site, language, topic):
-    page = browser.open(page_url(language, topic))
-    assert browser.external == [], "requests outside localhost"
-    assert browser.errors == []
-    assert any(url.endswith("/search/search_index.json") for url in browser.requests)
+def check_page(browser, page, language: str):
+    """What every page shows once loaded: its language, every formula rendered by the vendored
+    KaTeX (none left raw or in error), and the footer with the build date and the versions."""
     assert page.get_attribute("html", "lang") == language
-    # math: every arithmatex span rendered by the vendored KaTeX, none left raw or in error
-    formulas = page.locator(".arithmatex").count()
-    if formulas:
-        assert page.locator(".arithmatex .katex").count() == formulas
+    if browser.wait_for_math():
+        assert page.locator(".arithmatex .katex").count() == page.locator(".arithmatex").count()
         assert page.locator(".katex-error").count() == 0
         text = visible_text(page)
         assert "\\(" not in text and "\\[" not in text and "$$" not in text
-    # the footer: build date, and the versions the outputs came from, in the page's language
     footer = page.inner_text(".cnnref-build-info")
     label = "构建于" if language == "zh" else "Built on"
     assert re.search(rf"{label} \d{{4}}-\d{{2}}-\d{{2}}", footer), footer
     assert f"torch {torch.__version__}" in footer and f"numpy {numpy.__version__}" in footer, footer
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_page_loads_offline_without_errors_with_math_and_versions(browser, language, topic):
+    index = browser.url(language_root(language) + "search/search_index.json")
+    # Material asks for its language's search index once its scripts run, after "load" when busy
+    with browser.page.expect_response(index) as response:
+        page = browser.open(page_url(language, topic))
+    assert response.value.ok
+    check_page(browser, page, language)
+    assert browser.external == [], "requests outside the site"
+    assert browser.errors == []
+    other_index = browser.url(language_root(OTHER[language]) + "search/search_index.json")
+    assert other_index not in browser.requests
 
 
 EXTERNAL = r"(?:https?:)?//(?!127\.0\.0\.1[:/]|localhost[:/])"
@@ -162,7 +115,7 @@ def test_pages_with_formulas_are_checked(built_site):
 @pytest.mark.parametrize("topic", TOPICS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_language_switcher_leads_to_the_same_page(browser, language, topic):
-    page = browser.open(page_url(language, topic), wait="load")
+    page = browser.open(page_url(language, topic))
     page.hover(".md-header__option .md-select")
     page.click(f".md-select__link[hreflang={OTHER[language]}]")
     page.wait_for_url(browser.base + page_url(OTHER[language], topic))
@@ -172,23 +125,46 @@ def test_language_switcher_leads_to_the_same_page(browser, language, topic):
 
 # --- search -----------------------------------------------------------------------------
 
-# query -> (language of the page it is typed on, topics that must be among the results).
-# A topic whose page does not exist (yet) is left out; every query must find something.
-SEARCHES = {
-    "卷积": ("zh", ["conv-shapes", "convolution", "glossary"]),
-    "池化": ("zh", ["pooling", "glossary"]),
-    "微调": ("zh", ["fine-tuning", "glossary"]),
-    "神经网络": ("zh", ["index"]),
-    "convolution": ("en", ["conv-shapes", "convolution", "glossary"]),
-    "pooling": ("en", ["pooling", "glossary"]),
-    "fine-tuning": ("en", ["fine-tuning", "glossary"]),
-    "conv2d": ("en", ["conv-shapes", "convolution"]),
-}
+# (language of the site the query is typed on, query, topics that must be among the results).
+# A topic whose page does not exist (yet) is left out; every query must find something, and
+# only pages of the site's own language.
+SEARCHES = [
+    ("zh", "卷积", ["conv-shapes", "convolution", "glossary"]),
+    ("zh", "池化", ["pooling", "glossary"]),
+    ("zh", "微调", ["fine-tuning", "glossary"]),
+    ("zh", "神经网络", ["index"]),
+    ("zh", "conv2d", ["conv-shapes", "convolution"]),
+    ("en", "convolution", ["conv-shapes", "convolution", "glossary"]),
+    ("en", "pooling", ["pooling", "glossary"]),
+    ("en", "fine-tuning", ["fine-tuning", "glossary"]),
+    ("en", "conv2d", ["conv-shapes", "convolution"]),
+]
 
 
-def search(browser, language: str, query: str) -> set[str]:
-    """Type `query` into Material's search box on the home page; the site paths of the pages found."""
-    page = browser.open(page_url(language, "index"))  # network idle: the search index is loaded
+# Scroll an element to `top`; `el.cnnrefScrolled` turns true once Material has seen it: Material
+# reads the scroll position on the animation frame after a scroll event, so the flag is set two
+# frames after that event (or two frames from now, when the position did not change).
+SCROLL = """(el, top) => {
+    el.cnnrefScrolled = false;
+    const frames = () => requestAnimationFrame(() => requestAnimationFrame(() => { el.cnnrefScrolled = true; }));
+    const before = el.scrollTop;
+    el.scrollTo({top, behavior: "instant"});
+    if (el.scrollTop === before) frames(); else el.addEventListener("scroll", frames, {once: true});
+}"""
+
+
+def scroll(page, element, top: int):
+    element.evaluate(SCROLL, top)
+    page.wait_for_function("el => el.cnnrefScrolled", arg=element.element_handle())
+
+
+def search_results(browser, query: str) -> list[str]:
+    """Type `query` into Material's search box of the open page; the URLs of every page found.
+
+    Material sends the query to its search worker once the index is loaded, and renders ten
+    results, then four more each time the list is scrolled to its bottom; the count it shows
+    ("22 matching documents") says how many to wait for."""
+    page = browser.page
     box = page.locator("input.md-search__input")
     box.click()
     meta = page.locator(".md-search-result__meta")
@@ -196,26 +172,30 @@ def search(browser, language: str, query: str) -> set[str]:
     box.fill(query)
     box.press("End")  # Material reads the box on keyup (as after an IME commits the Chinese words)
     page.wait_for_function("([el, text]) => el.innerText !== text", arg=[meta.element_handle(), placeholder])
+    number = re.search(r"\d+", meta.inner_text())
+    total = int(number.group(0)) if number else 0
     items = page.locator(".md-search-result__item")
-    count = -1
     scroller = page.locator(".md-search__scrollwrap")
-    while items.count() != count:  # Material renders ten results, then four more each time the
-        count = items.count()      # list is scrolled to its bottom: leave the bottom, come back
-        scroller.evaluate("el => el.scrollTo(0, 0)")
-        page.wait_for_timeout(100)
-        scroller.evaluate("el => el.scrollTo(0, el.scrollHeight)")
-        page.wait_for_timeout(300)
-    links = page.eval_on_selector_all(".md-search-result__item > a", "els => els.map(e => e.href)")
-    return {urllib.parse.urlsplit(link).path for link in links}
+    while items.count() < total:  # leave the bottom of the list and come back: four more
+        shown = items.count()
+        scroll(page, scroller, 0)
+        scroll(page, scroller, 10**6)
+        page.wait_for_function("([selector, shown]) => document.querySelectorAll(selector).length > shown",
+                               arg=[".md-search-result__item", shown])
+    assert items.count() == total, meta.inner_text()
+    return page.eval_on_selector_all(".md-search-result__item > a", "els => els.map(e => e.href)")
 
 
-@pytest.mark.parametrize("query", SEARCHES)
-def test_search_finds_the_right_pages(browser, query):
-    language, topics = SEARCHES[query]
-    found = search(browser, language, query)
+@pytest.mark.parametrize("language, query, topics", SEARCHES)
+def test_search_finds_the_right_pages_in_the_sites_language(browser, language, query, topics):
+    browser.open(page_url(language, "index"))
+    found = {site_path(browser, url) for url in search_results(browser, query)}
     assert found, f"no results for {query!r}"
     expected = {page_url(language, topic) for topic in topics if topic in TOPICS}
     assert expected <= found, " ".join(sorted(found))
+    english = {path for path in found if path.startswith(language_root("en"))}
+    assert english == (found if language == "en" else set()), " ".join(sorted(found))
+    assert browser.external == [] and browser.errors == []
 
 
 # --- the convolution calculator ---------------------------------------------------------
@@ -261,7 +241,7 @@ def calculator_cases():
 
 
 def test_calculator_arithmetic_matches_cnnref_shapes(browser):
-    page = browser.open(page_url("zh", "conv-shapes"), wait="load")
+    page = browser.open(page_url("zh", "conv-shapes"))
     cases = calculator_cases()
     results = page.evaluate("cases => cases.map(c => window.cnnrefConvCalculator.compute(c))", cases)
     refused = 0
@@ -308,36 +288,42 @@ def fill_widget(page, case):
     return widget
 
 
+def check_widget(page, case):
+    """Type one case into the page's calculator and check what it shows against cnnref.shapes."""
+    widget = fill_widget(page, case)
+    mode, n, k, s, p, d, op, ceil = case
+    expected = expected_calculation(dict(mode=mode, size=n, kernel=k, stride=s, padding=p, dilation=d,
+                                         output_padding=op, ceil_mode=ceil))
+    error = widget.locator("[data-error]")
+    if expected is None:
+        expect(error, str(case)).to_be_visible()
+        expect(error, str(case)).to_have_text(re.compile(r"\S"))
+        expect(widget.locator("[data-out]")).to_have_text("—")
+        expect(widget.locator("svg")).to_have_count(0)
+        return
+    expect(error, str(case)).to_be_hidden()
+    out, rf = expected
+    expect(widget.locator("[data-out]"), str(case)).to_have_text(str(out))
+    if rf is not None:
+        expect(widget.locator("[data-rf-size]"), str(case)).to_have_text(str(rf[0]))
+        expect(widget.locator("[data-rf-jump]"), str(case)).to_have_text(str(rf[1]))
+    # the drawing: move the window to its last position; its k taps light up, with the
+    # output cell they feed (for a transposed convolution: the input cell and the k outputs)
+    slider = widget.locator("[name=position]")
+    last = (n if mode == "transposed" else out) - 1
+    expect(slider, str(case)).to_have_attribute("max", str(last))
+    slider.fill(str(last))
+    expect(widget.locator("svg .cc-hot"), str(case)).to_have_count(k + 1)  # k taps and the one cell they meet
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_calculator_widget_shows_what_cnnref_shapes_computes(browser, language):
-    page = browser.open(page_url(language, "conv-shapes"), wait="load")
+    page = browser.open(page_url(language, "conv-shapes"))
     widget = page.locator(".conv-calc")
-    assert widget.count() == 1
-    assert widget.locator("[data-out]").inner_text() == "4"  # the defaults: 7, kernel 3, stride 2, padding 1
+    expect(widget).to_have_count(1)
+    expect(widget.locator("[data-out]")).to_have_text("4")  # the defaults: 7, kernel 3, stride 2, padding 1
     for case in WIDGET_CASES:
-        fill_widget(page, case)
-        mode, n, k, s, p, d, op, ceil = case
-        expected = expected_calculation(dict(mode=mode, size=n, kernel=k, stride=s, padding=p, dilation=d,
-                                             output_padding=op, ceil_mode=ceil))
-        error = widget.locator("[data-error]")
-        if expected is None:
-            assert error.is_visible() and error.inner_text().strip(), case
-            assert widget.locator("[data-out]").inner_text() == "—"
-            assert widget.locator("svg").count() == 0
-            continue
-        assert not error.is_visible(), (case, error.inner_text())
-        out, rf = expected
-        assert widget.locator("[data-out]").inner_text() == str(out), case
-        if rf is not None:
-            assert widget.locator("[data-rf-size]").inner_text() == str(rf[0]), case
-            assert widget.locator("[data-rf-jump]").inner_text() == str(rf[1]), case
-        # the drawing: move the window to its last position; its k taps light up, with the
-        # output cell they feed (for a transposed convolution: the input cell and the k outputs)
-        slider = widget.locator("[name=position]")
-        last = (n if mode == "transposed" else out) - 1
-        assert slider.get_attribute("max") == str(last)
-        slider.fill(str(last))
-        assert widget.locator("svg .cc-hot").count() == k + 1, case  # k taps and the one cell they meet
+        check_widget(page, case)
 
 
 # --- screenshots ------------------------------------------------------------------------
@@ -346,6 +332,7 @@ SHOTS = [topic for topic in ("index", "conv-shapes", "convolution", "fine-tuning
          if topic in TOPICS]
 
 
+@pytest.mark.browser
 def test_a_cjk_font_is_installed():
     """Without one, headless Chromium draws Chinese as boxes in the screenshots."""
     assert shutil.which("fc-list"), "fontconfig missing"
@@ -358,6 +345,9 @@ def test_a_cjk_font_is_installed():
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_screenshot_without_sideways_scrolling(browser, language, topic, width):
     page = browser.open(page_url(language, topic), width=width)
+    # what changes the page's width and look after "load": the formulas, then the web fonts
+    browser.wait_for_math()
+    page.evaluate("document.fonts.ready.then(() => true)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{topic}-{language}-{width}.png"
     page.screenshot(path=path, full_page=True)

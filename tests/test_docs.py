@@ -3,6 +3,7 @@
 import json
 import posixpath
 import re
+import urllib.parse
 
 import pytest
 
@@ -38,21 +39,34 @@ def page_html(site, language, topic):
 
 
 @pytest.mark.parametrize("topic", TOPICS)
-def test_default_language_is_chinese_and_switcher_leads_to_the_same_page(built_site, topic):
+def test_default_language_is_chinese_and_switcher_leads_to_the_same_page(built_site, site_server, topic):
     site, _ = built_site
+    site_url = site_server[2]  # the build's SITE_URL: the home pages' switcher names it
     for language, other in (("zh", "en"), ("en", "zh")):
         file, url = page_html(site, language, topic)
         html = file.read_text("utf8")
         assert f'<html lang="{language}"' in html
         href = re.search(rf'href="([^"]*)" hreflang="{other}"', html).group(1)
-        target = posixpath.normpath(posixpath.join(url, href)).rstrip("/") + "/"
-        assert target == page_html(site, other, topic)[1]
+        target = urllib.parse.urljoin(site_url + url.lstrip("/"), href)
+        assert target == site_url + page_html(site, other, topic)[1].lstrip("/")
 
 
-def search_hits(site, query):
-    """Pages whose indexed text has `query` as a token, tokenized as Material's search does
-    (the configured separator, then lower case)."""
-    index = json.loads((site / "search" / "search_index.json").read_text("utf8"))
+# --- search: one index per language ---------------------------------------------------
+
+def language_folder(language):
+    """The folder of a language in the built site, relative to it: "" or "en/"."""
+    return page_url(language, "index").lstrip("/")
+
+
+def search_index(site, language):
+    return json.loads((site / language_folder(language) / "search" / "search_index.json").read_text("utf8"))
+
+
+def search_hits(site, language, query):
+    """Pages of a language's index whose indexed text has `query` as a token, tokenized as
+    Material's search does (the configured separator, then lower case); their locations are
+    relative to the language's root."""
+    index = search_index(site, language)
     separator = re.compile(index["config"]["separator"])
     hits = set()
     for doc in index["docs"]:
@@ -62,12 +76,46 @@ def search_hits(site, query):
     return hits
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("卷积", {"conv-shapes/"}),
-    ("神经网络", {""}),
-    ("conv2d", {"conv-shapes/", "en/conv-shapes/"}),
-    ("convolution", {"en/conv-shapes/"}),
+@pytest.mark.parametrize("language, query, expected", [
+    ("zh", "卷积", {"conv-shapes/"}),
+    ("zh", "神经网络", {""}),
+    ("zh", "conv2d", {"conv-shapes/", "convolution/"}),
+    ("en", "convolution", {"conv-shapes/", "convolution/"}),
+    ("en", "conv2d", {"conv-shapes/", "convolution/"}),
 ])
-def test_search_finds_chinese_and_english_words(built_site, query, expected):
+def test_search_finds_chinese_and_english_words(built_site, language, query, expected):
     site, _ = built_site
-    assert expected <= search_hits(site, query)
+    assert expected <= search_hits(site, language, query)
+
+
+def test_each_language_has_a_search_index_of_its_own_pages(built_site):
+    site, _ = built_site
+    indexes = {language: search_index(site, language) for language in LANGUAGES}
+    for language, index in indexes.items():
+        pages_found = {doc["location"].split("#")[0] for doc in index["docs"]}
+        folder = language_folder(language)
+        assert pages_found == {page_url(language, topic).lstrip("/")[len(folder):] for topic in TOPICS}, language
+        # the entries are this language's: their titles are the headings of its built pages
+        for doc in index["docs"]:
+            if "#" not in doc["location"]:
+                html = (site / folder / doc["location"] / "index.html").read_text("utf8")
+                heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S).group(1)
+                heading = re.sub(r'<a class="headerlink".*?</a>|<[^>]+>', "", heading).strip()
+                # Material puts \u200b between the Chinese words that jieba finds
+                assert doc["title"].replace("\u200b", "") == heading, (language, doc["location"])
+    assert indexes["zh"]["config"] == indexes["en"]["config"]
+    assert len(indexes["zh"]["docs"]) > 2 * len(TOPICS) and len(indexes["en"]["docs"]) > 2 * len(TOPICS)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_page_reads_the_search_index_of_its_language(built_site, language):
+    """Material fetches search/search_index.json relative to the `base` of the page's __config."""
+    site, _ = built_site
+    for topic in TOPICS:
+        file, url = page_html(site, language, topic)
+        config = json.loads(re.search(r'<script id="__config" type="application/json">(.*?)</script>',
+                                      file.read_text("utf8"), re.S).group(1))
+        # a folder, so that the browser resolves "search/search_index.json" inside it
+        assert config["base"].endswith("/") or config["base"].rsplit("/", 1)[-1] in (".", ".."), config["base"]
+        index = posixpath.normpath(posixpath.join(url, config["base"], "search/search_index.json"))
+        assert index == f"/{language_folder(language)}search/search_index.json", (topic, config["base"])

@@ -56,6 +56,17 @@ def test_once_shares_a_result_between_translations_but_not_between_different_cod
 EPOCHS = 2
 
 
+def test_once_takes_functions_that_use_torch_and_numpy():
+    import numpy
+    import torch
+
+    @once
+    def total():
+        return float(torch.as_tensor(numpy.arange(3)).sum())
+
+    assert total() == 3.0 == total()
+
+
 def test_once_runs_again_when_a_global_it_reads_changes():
     global EPOCHS
 
@@ -66,3 +77,20 @@ def test_once_runs_again_when_a_global_it_reads_changes():
     assert train() == 20
     EPOCHS = 3
     assert train() == 30
+
+
+def test_once_accepts_modules_among_the_globals_it_reads():
+    import torch
+
+    @once
+    def twin():                              # reads the global torch (which has a detach function)
+        return float(torch.ones(2).sum()) + len(np.zeros(3))
+
+    assert twin() == 5.0
+    tensor = torch.arange(3.0)
+
+    @once
+    def from_tensor():
+        return float(tensor.sum())
+
+    assert from_tensor() == 3.0

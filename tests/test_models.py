@@ -8,7 +8,9 @@ only the forward-pass test computes real numbers on the CPU.
 import pytest
 import torch
 
-from cnnref.models import INCEPTION_TABLE, MODELS, VGG_CONFIGS, feature_shapes, get_model, make_cnn, vgg
+from cnnref.models import (INCEPTION_TABLE, LENET5_C3_TABLE, MODELS, VGG_CONFIGS, feature_shapes, get_model,
+                           make_cnn, vgg)
+from cnnref.models.lenet import MapConnections
 
 
 def meta(name, **kwargs):
@@ -48,6 +50,63 @@ def test_lenet5_parameter_count():
     hand = (conv_params(1, 6, 5) + conv_params(6, 16, 5) + conv_params(16, 120, 5)
             + fc_params(120, 84) + fc_params(84, 10))
     assert hand == n_params(meta("lenet5")) == 61_706
+
+
+def test_lenet1989_has_the_papers_totals():
+    # the paper: 1,256 units, 64,660 connections, 9,760 independent parameters. By hand: shared
+    # 5x5 kernels, one bias per unit, h2 reading 8 of 12 maps, then two fully connected layers
+    h1_units, h2_units = 12 * 8 * 8, 12 * 4 * 4
+    params = (12 * 25 + h1_units) + (12 * 8 * 25 + h2_units) + fc_params(h2_units, 30) + fc_params(30, 10)
+    net = meta("lenet1989")
+    assert params == n_params(net) == 9_760
+    # units and connections from forward hooks: every unit of a layer, with its fan-in + 1 (bias)
+    seen = shapes_after(net, ["h1", "h2", "h3", "output"])
+    assert seen == {"h1": (12, 8, 8), "h2": (12, 4, 4), "h3": (30,), "output": (10,)}
+    fan_in = {"h1": 25, "h2": 8 * 25, "h3": h2_units, "output": 30}
+    units = {name: torch.Size(shape).numel() for name, shape in seen.items()}
+    assert 16 * 16 + sum(units.values()) == 1_256
+    assert sum(units[n] * (fan_in[n] + 1) for n in units) == 64_660
+
+
+def test_map_connections_equal_a_dense_convolution_with_the_other_maps_zeroed():
+    torch.manual_seed(0)
+    table = [(0, 2), (1, 3), (3, 0)]
+    sparse = MapConnections(table, kernel_size=3, stride=2, padding=1, pad_value=-1.0)
+    dense = torch.zeros(3, 4, 3, 3)
+    for o, row in enumerate(table):
+        for j, i in enumerate(row):
+            dense[o, i] = sparse.conv.weight[o, j]
+    x = torch.randn(2, 4, 9, 9)
+    expected = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), value=-1.0), dense, stride=2)
+    torch.testing.assert_close(sparse(x), expected)
+
+
+@pytest.mark.parametrize("table, message", [
+    ([], "rows of one non-zero length"), ([(0, 1), (2,)], "rows of one non-zero length"),
+    ([(0, 0)], "names a map twice"),
+])
+def test_map_connections_rejects_bad_tables(table, message):
+    with pytest.raises(ValueError, match=f"MapConnections: .*{message}"):
+        MapConnections(table, kernel_size=3)
+
+
+def test_lenet5_c3_table_follows_the_papers_rule():
+    # the paper: the first six C3 maps read every contiguous subset of three S2 maps, the next
+    # six every contiguous subset of four, the next three some non-contiguous subsets of four,
+    # the last one all six; 60 links, 1,516 parameters
+    def contiguous(start, size):
+        return {(start + i) % 6 for i in range(size)}
+
+    rows = [set(r) for r in LENET5_C3_TABLE]
+    assert rows[:6] == [contiguous(j, 3) for j in range(6)]
+    assert rows[6:12] == [contiguous(j, 4) for j in range(6)]
+    assert all(len(r) == 4 and all(r != contiguous(j, 4) for j in range(6)) for r in rows[12:15])
+    assert len({frozenset(r) for r in rows[12:15]}) == 3 and rows[15] == set(range(6))
+    # the three leave out the three pairs of opposite maps, so every S2 map feeds ten C3 maps
+    assert sorted(tuple(sorted(set(range(6)) - r)) for r in rows[12:15]) == [(0, 3), (1, 4), (2, 5)]
+    assert [sum(i in r for r in rows) for i in range(6)] == [10] * 6
+    links = sum(map(len, rows))
+    assert (links, links * 25 + 16) == (60, 1_516)
 
 
 def test_caffe_lenet_parameter_count_and_first_layer():

@@ -7,156 +7,42 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cnnref import nn
 from cnnref.gradcheck import GradcheckError, gradcheck
-from tests.compare import assert_close
-from tests.layer_cases import (DTYPES, EXAMPLES, conv_cases, conv_transpose_cases, cross_entropy_cases,
-                               cross_entropy_data, data, pool_cases, torch_forward_backward)
+from tests.compare import DTYPES, EXAMPLES, MODULES, TORCH_DTYPE, assert_close, check_layer, conv_args, tensor
 
-SEEDS = st.integers(0, 2**32 - 1)
 examples = settings(max_examples=EXAMPLES, deadline=None)
-TORCH_DTYPE = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
 
 
-def compare(ours, theirs, x, *extra):
-    """Load torch's parameters into ours, then compare output, d/d input and every parameter's grad."""
-    theirs = theirs.to(TORCH_DTYPE[np.dtype(x.dtype)])
-    ours.to(x.dtype).load_state_dict(theirs.state_dict())
-    extra_t = [torch.from_numpy(np.array(e)) for e in extra]
-    expected, g, (gx,) = torch_forward_backward(lambda t: theirs(t, *extra_t), [x])
-    out = ours(x, *extra)
-    assert np.asarray(out).dtype == x.dtype
-    assert_close(out, expected)
-    ours.zero_grad()
-    assert_close(ours.backward(g), gx)
-    theirs_grads = {name: p.grad for name, p in theirs.named_parameters()}
-    ours_grads = {name: p.grad for name, p in ours.named_parameters()}
-    assert ours_grads.keys() == theirs_grads.keys()
-    for name, grad in theirs_grads.items():
-        assert_close(ours_grads[name], grad)
-
-
-def padding_fits(module, size):
-    """torch's reflect padding needs amounts below the size, circular at most the size."""
-    pads = module._reversed_padding_repeated_twice
-    sizes = [s for s in reversed(size) for _ in (0, 1)]
-    if module.padding_mode == "reflect":
-        return all(p < s for p, s in zip(pads, sizes))
-    return module.padding_mode != "circular" or all(p <= s for p, s in zip(pads, sizes))
-
-
-@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("name", MODULES)
 @examples
-@given(case=st.data(), mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]), seed=SEEDS, dtype=DTYPES)
-def test_conv_module(nd, case, mode, seed, dtype):
-    case = case.draw(conv_cases(nd))
-    c_out, _, *kernel = case["w"]
-    c_in = case["x"][-nd - 1]
-    args = (c_in, c_out, tuple(kernel))
-    kwargs = dict(case["kwargs"], bias=case["b"] is not None, padding_mode=mode)
-    ours, theirs = ((nn.Conv1d(*args, **kwargs), torch.nn.Conv1d(*args, **kwargs)) if nd == 1
-                    else (nn.Conv2d(*args, **kwargs), torch.nn.Conv2d(*args, **kwargs)))
-    assume(padding_fits(ours, case["x"][-nd:]))
-    compare(ours, theirs, *data(seed, dtype, case["x"]))
+@given(case=st.data(), dtype=DTYPES)
+def test_module_and_its_gradients_match_torch(name, case, dtype):
+    check_layer(name, case.draw, dtype)
 
 
 @examples
-@given(case=conv_transpose_cases(2), by_output_size=st.booleans(), seed=SEEDS, dtype=DTYPES)
-def test_conv_transpose2d_module(case, by_output_size, seed, dtype):
-    c_in, c_out_g, *kernel = case["w"]
-    kwargs = dict(case["kwargs"])
-    groups = kwargs.pop("groups")
-    output_padding = kwargs.pop("output_padding")
-    args = (c_in, c_out_g * groups, tuple(kernel))
-    x, = data(seed, dtype, case["x"])
-    if by_output_size:                           # torch's forward(input, output_size) picks output_padding
-        output_padding = tuple(min(p, s - 1) for p, s in zip(output_padding, kwargs["stride"]))   # below stride
-        size = torch.nn.functional.conv_transpose2d(torch.zeros(case["x"]), torch.zeros(case["w"]), groups=groups,
-                                                    output_padding=output_padding, **kwargs).shape[-2:]
-        ours = nn.ConvTranspose2d(*args, groups=groups, bias=case["b"] is not None, **kwargs)
-        theirs = torch.nn.ConvTranspose2d(*args, groups=groups, bias=case["b"] is not None, **kwargs)
-        theirs = theirs.to(TORCH_DTYPE[np.dtype(dtype)])
-        ours.to(dtype).load_state_dict(theirs.state_dict())
-        expected, g, (gx,) = torch_forward_backward(lambda t: theirs(t, output_size=list(size)), [x])
-        assert_close(ours(x, output_size=tuple(size)), expected)
-        assert_close(ours.backward(g), gx)
-        assert_close(ours.weight.grad, theirs.weight.grad)
-        return
-    kwargs = dict(kwargs, groups=groups, output_padding=output_padding, bias=case["b"] is not None)
-    compare(nn.ConvTranspose2d(*args, **kwargs), torch.nn.ConvTranspose2d(*args, **kwargs), x)
-
-
-@examples
-@given(case=pool_cases(2), seed=SEEDS, dtype=DTYPES)
-def test_max_pool2d_module(case, seed, dtype):
-    x, = data(seed, dtype, case["x"])
-    ours = nn.MaxPool2d(**case["kwargs"])
-    assume(not np.isinf(ours(x)).any())          # a window wholly in the padding: see max_pool2d_backward
-    compare(ours, torch.nn.MaxPool2d(**case["kwargs"]), x)
-
-
-@examples
-@given(case=pool_cases(2, dilation=False), count_include_pad=st.booleans(),
-       divisor_override=st.sampled_from([None, None, 2]), seed=SEEDS, dtype=DTYPES)
-def test_avg_pool2d_module(case, count_include_pad, divisor_override, seed, dtype):
-    kwargs = dict(case["kwargs"], count_include_pad=count_include_pad, divisor_override=divisor_override)
-    compare(nn.AvgPool2d(**kwargs), torch.nn.AvgPool2d(**kwargs), *data(seed, dtype, case["x"]))
-
-
-@examples
-@given(batch=st.lists(st.integers(1, 3), max_size=2), n_in=st.integers(1, 5), n_out=st.integers(1, 5),
-       bias=st.booleans(), seed=SEEDS, dtype=DTYPES)
-def test_linear_module(batch, n_in, n_out, bias, seed, dtype):
-    compare(nn.Linear(n_in, n_out, bias), torch.nn.Linear(n_in, n_out, bias), *data(seed, dtype, tuple(batch) + (n_in,)))
-
-
-ELEMENTWISE = {
-    "ReLU": (nn.ReLU, torch.nn.ReLU, {}),
-    "LeakyReLU": (nn.LeakyReLU, torch.nn.LeakyReLU, {"negative_slope": 0.2}),
-    "Sigmoid": (nn.Sigmoid, torch.nn.Sigmoid, {}),
-    "Tanh": (nn.Tanh, torch.nn.Tanh, {}),
-    "Flatten": (nn.Flatten, torch.nn.Flatten, {}),
-    "Flatten(0, 1)": (nn.Flatten, torch.nn.Flatten, {"start_dim": 0, "end_dim": 1}),
-}
-
-
-@pytest.mark.parametrize("name", ELEMENTWISE)
-@examples
-@given(shape=st.lists(st.integers(1, 4), min_size=2, max_size=4), seed=SEEDS, dtype=DTYPES)
-def test_elementwise_module(name, shape, seed, dtype):
-    ours, theirs, kwargs = ELEMENTWISE[name]
-    compare(ours(**kwargs), theirs(**kwargs), *data(seed, dtype, tuple(shape)))
-
-
-@examples
-@given(n=st.integers(1, 2), c=st.integers(1, 3), size=st.integers(4, 7), hidden=st.integers(1, 3),
-       seed=SEEDS, dtype=DTYPES)
-def test_sequential_module(n, c, size, hidden, seed, dtype):
-    flat = hidden * ((size - 2) // 2) ** 2
-    ours = nn.Sequential(nn.Conv2d(c, hidden, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(flat, 3),
-                         nn.Tanh())
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(c, hidden, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                                 torch.nn.Flatten(), torch.nn.Linear(flat, 3), torch.nn.Tanh())
-    compare(ours, theirs, *data(seed, dtype, (n, c, size, size)))
-
-
-@examples
-@given(case=cross_entropy_cases(), seed=SEEDS, dtype=DTYPES)
-def test_cross_entropy_loss_module(case, seed, dtype):
-    x, target, weight, kwargs = cross_entropy_data(case, seed, dtype)
-    assume(kwargs["reduction"] != "mean" or not (target == -100).all())   # nothing left to average
-    theirs = torch.nn.CrossEntropyLoss(None if weight is None else torch.from_numpy(weight), **kwargs)
-    compare(nn.CrossEntropyLoss(weight, **kwargs), theirs, x, target)
-
-
-@examples
-@given(shape=st.lists(st.integers(1, 4), max_size=3), reduction=st.sampled_from(["mean", "sum", "none"]),
-       seed=SEEDS, dtype=DTYPES)
-def test_mse_loss_module(shape, reduction, seed, dtype):
-    x, t = data(seed, dtype, tuple(shape), tuple(shape))
-    compare(nn.MSELoss(reduction=reduction), torch.nn.MSELoss(reduction=reduction), x, t)
+@given(case=st.data(), dtype=DTYPES)
+def test_conv_transpose2d_picks_output_padding_from_output_size_like_torch(case, dtype):
+    (x, w, b), kwargs = case.draw(conv_args(2, dtype, transposed=True))
+    groups, output_padding = kwargs.pop("groups"), kwargs.pop("output_padding")
+    output_padding = tuple(min(p, s - 1) for p, s in zip(output_padding, kwargs["stride"]))   # below stride
+    size = torch.nn.functional.conv_transpose2d(tensor(x), tensor(w), groups=groups, output_padding=output_padding,
+                                                **kwargs).shape[-2:]
+    args = (w.shape[0], w.shape[1] * groups, w.shape[2:])
+    ours = nn.ConvTranspose2d(*args, groups=groups, bias=b is not None, **kwargs)
+    theirs = torch.nn.ConvTranspose2d(*args, groups=groups, bias=b is not None, **kwargs)
+    theirs = theirs.to(TORCH_DTYPE[np.dtype(dtype)])
+    ours.to(dtype).load_state_dict(theirs.state_dict())
+    t = tensor(x).requires_grad_()
+    out = theirs(t, output_size=list(size))
+    g = np.random.default_rng(0).standard_normal(tuple(out.shape)).astype(dtype)
+    out.backward(tensor(g))
+    assert_close(ours(x, output_size=tuple(size)), out, dtype=True)
+    assert_close(ours.backward(g), t.grad)
+    assert_close(ours.weight.grad, theirs.weight.grad)
 
 
 # ----------------------------------------------------------------------------- gradcheck

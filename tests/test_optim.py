@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 from hypothesis import given, settings, strategies as st
 
 from cnnref import optim
-from tests.compare import assert_close
+from tests.compare import OPTIONS, assert_close
 
 
 @pytest.fixture(autouse=True)
@@ -76,46 +76,6 @@ def run(name, defaults, override, *, seed=0, dtype=np.float64, reload_at=None):
     return opt, topt
 
 
-positive = st.floats(1e-4, 1.0)
-maybe_zero = lambda hi: st.one_of(st.just(0.0), st.floats(1e-4, hi))  # noqa: E731
-
-
-@st.composite
-def sgd_options(draw):
-    momentum = draw(maybe_zero(0.95))
-    nesterov = momentum > 0 and draw(st.booleans())
-    return dict(lr=draw(st.floats(1e-3, 0.3)), momentum=momentum,
-                dampening=0.0 if nesterov else draw(maybe_zero(1.0)),
-                weight_decay=draw(maybe_zero(0.1)), nesterov=nesterov, maximize=draw(st.booleans()))
-
-
-# RMSprop's alpha and Adam's beta2 stay >= 0.5: near 0 they divide by |g| of a single step, a
-# sign-like update that jumps where g nears 0 (and, centered, takes sqrt(v - mean^2) of rounding
-# noise); such chaotic runs turn the last-bit differences of torch's fused multiply-adds into
-# visible ones, whatever the implementation.
-@st.composite
-def rmsprop_options(draw):
-    return dict(lr=draw(st.floats(1e-4, 0.05)), alpha=draw(st.floats(0.5, 0.999)),
-                eps=draw(st.floats(1e-10, 1e-2)), weight_decay=draw(maybe_zero(0.1)),
-                momentum=draw(maybe_zero(0.9)), centered=draw(st.booleans()), maximize=draw(st.booleans()))
-
-
-@st.composite
-def rprop_options(draw):
-    return dict(lr=draw(st.floats(1e-4, 0.5)), etas=(draw(st.floats(0.1, 0.9)), draw(st.floats(1.05, 2.0))),
-                step_sizes=(draw(st.floats(1e-8, 1e-3)), draw(st.floats(0.01, 50.0))),
-                maximize=draw(st.booleans()))
-
-
-@st.composite
-def adam_options(draw):
-    return dict(lr=draw(st.floats(1e-4, 0.3)), betas=(draw(st.floats(0.0, 0.99)), draw(st.floats(0.5, 0.9999))),
-                eps=draw(st.floats(1e-10, 1e-2)), weight_decay=draw(maybe_zero(0.1)),
-                amsgrad=draw(st.booleans()), maximize=draw(st.booleans()),
-                decoupled_weight_decay=draw(st.booleans()))
-
-
-OPTIONS = {"SGD": sgd_options, "RMSprop": rmsprop_options, "Rprop": rprop_options, "Adam": adam_options}
 # options a second parameter group overrides (maximize stays the group default: it flips the problem)
 GROUP_KEYS = {"SGD": ["lr", "momentum", "weight_decay"], "RMSprop": ["lr", "alpha", "centered", "momentum"],
               "Rprop": ["lr", "etas", "step_sizes"], "Adam": ["lr", "betas", "amsgrad", "weight_decay"]}

@@ -6,7 +6,8 @@ import torchinfo
 from torch import nn
 
 from cnnref.models import MODELS, get_model, lenet5
-from cnnref.summary import count_parameters, summary
+from cnnref.models.lenet import UnitBias
+from cnnref.summary import count_parameters, output_shapes, summary
 
 
 def meta(name, **kwargs):
@@ -16,15 +17,19 @@ def meta(name, **kwargs):
 
 def hooked_mult_adds(model):
     """Independent count: (weights per output + bias) * outputs for every Conv2d and Linear,
-    with output sizes taken from forward hooks."""
+    and one add per unit for a per-unit bias (UnitBias), with output sizes from forward hooks."""
     total = []
 
     def hook(module, inputs, output):
+        if isinstance(module, UnitBias):
+            total.append(output[0].numel())
+            return
         per_output = module.weight[0].numel() + (module.bias is not None)
         positions = output.numel() // output.shape[1] if isinstance(module, nn.Conv2d) else output.shape[0]
         total.append(per_output * positions * module.weight.shape[0])
 
-    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    counted = (nn.Conv2d, nn.Linear, UnitBias)
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, counted)]
     with torch.no_grad():
         model.eval()(torch.zeros(1, *model.input_size, device="meta"))
     for h in hooks:
@@ -97,3 +102,17 @@ def test_errors_name_the_argument():
         summary(lenet5(), depth=0)
     with pytest.raises(KeyError, match="no layer named 'conv9'"):
         summary(lenet5()).row("conv9")
+
+
+@pytest.mark.parametrize("name", ["lenet5", "caffe_lenet", "alexnet", "zfnet", "vgg11", "googlenet"])
+def test_output_shapes_match_forward_hooks(name):
+    model = meta(name)
+    seen = {}
+    hooks = [child.register_forward_hook(lambda m, i, out, n=n: seen.__setitem__(n, tuple(out.shape[1:])))
+             for n, child in model.named_children()]
+    with torch.no_grad():
+        model.eval()(torch.zeros(2, *model.input_size, device="meta"))   # a batch of 2: the batch is dropped
+    for h in hooks:
+        h.remove()
+    assert output_shapes(model) == seen
+    assert output_shapes(model, names=("conv",)) == {n: s for n, s in seen.items() if n.startswith("conv")}

@@ -15,10 +15,12 @@ import sys
 import pytest
 import torch
 
+from cnnref.checkpoint import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, save_checkpoint
+from cnnref.config import TrainConfig
+from cnnref.data import DIGITS_MEAN, DIGITS_STD, make_dataset
 from cnnref.finetune import FinetuneConfig, finetune, freeze, load_pretrained, param_groups
 from cnnref.models import get_model
-from cnnref.train import (CHECKPOINT_FORMAT, DIGITS_MEAN, DIGITS_STD, CheckpointError, TrainConfig, fit,
-                          load_checkpoint, make_dataset, make_optimizer, save_checkpoint)
+from cnnref.train import fit, make_optimizer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -109,7 +111,7 @@ def interrupt_after(monkeypatch, epoch):
 
 
 def test_resume_ends_with_bit_identical_weights(tmp_path, monkeypatch):
-    import cnnref.train as train
+    import cnnref.resume as resume
 
     cfg = small(epochs=4, shift=2)  # augmentation draws from the global generator: must be restored
     whole = fit(cfg)
@@ -130,7 +132,7 @@ def test_resume_ends_with_bit_identical_weights(tmp_path, monkeypatch):
         interrupt_after(m, epoch=2)
         with pytest.raises(Interrupt):
             fit(small(epochs=4, shift=2, out=str(tmp_path / "s")))
-    monkeypatch.setattr(train, "set_rng_state", lambda state: None)
+    monkeypatch.setattr(resume, "set_rng_state", lambda state: None)
     careless = fit(small(epochs=4, shift=2, out=str(tmp_path / "s"), resume=True))
     assert not state_equal(whole.model.state_dict(), careless.model.state_dict())
 
@@ -247,7 +249,7 @@ def test_cli_errors_are_one_line(case, tmp_path, capsys, other_architecture):
                                "made for 'caffe_lenet'"),
         "resume other architecture": (["train", "--out", other_architecture, "--resume"],
                                       "is for model 'caffe_lenet'"),
-        "bad value": (["train", "--val-fraction", "1.5"], "val_fraction must be in [0, 1)"),
+        "bad value": (["train", "--val-fraction", "1.5"], "argument --val-fraction: expected a number in [0, 1)"),
     }[case]
     status, err = error_of(capsys, argv + ["--quiet"])
     assert status != 0

@@ -9,8 +9,8 @@ Examples:
     >>> model = get_model("lenet5", num_classes=10)
     >>> model.input_size
     (1, 32, 32)
-    >>> sorted(MODELS)[:2]
-    ['alexnet', 'caffe_lenet']
+    >>> sorted(MODELS)[:3]
+    ['alexnet', 'caffe_lenet', 'cnn']
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from torch import nn
 
 from cnnref.models.alexnet import alexnet
 from cnnref.models.googlenet import INCEPTION_TABLE, GoogLeNet, googlenet
-from cnnref.models.lenet import caffe_lenet, lenet5
+from cnnref.models.lenet import LENET5_C3_TABLE, caffe_lenet, lenet5, lenet1989
 from cnnref.models.network import Network, check_input
 from cnnref.models.pattern import feature_shapes, make_cnn
 from cnnref.models.vgg import VGG_CONFIGS, vgg, vgg11, vgg13, vgg16, vgg19
@@ -29,12 +29,13 @@ from cnnref.models.zfnet import zfnet
 
 __all__ = [
     "MODELS", "get_model", "Network", "check_input",
-    "lenet5", "caffe_lenet", "alexnet", "zfnet", "vgg", "VGG_CONFIGS", "vgg11", "vgg13", "vgg16",
+    "lenet1989", "lenet5", "LENET5_C3_TABLE", "caffe_lenet", "alexnet", "zfnet", "vgg", "VGG_CONFIGS", "vgg11", "vgg13", "vgg16",
     "vgg19", "googlenet", "GoogLeNet", "INCEPTION_TABLE", "make_cnn", "feature_shapes",
 ]
 
 # name -> builder; every builder takes num_classes (and in_channels) as keyword arguments
 MODELS: dict[str, Callable[..., nn.Module]] = {
+    "lenet1989": lenet1989,
     "lenet5": lenet5,
     "caffe_lenet": caffe_lenet,
     "alexnet": alexnet,

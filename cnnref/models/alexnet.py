@@ -5,16 +5,22 @@ Five convolutional layers with 96-256-384-384-256 maps and three fully connected
 3x3 max pooling with stride 2 (overlapping pooling) after conv1, conv2 and conv5, and
 dropout (p = 0.5) after fc6 and fc7. The paper says 224x224, but its 11x11 stride-4 first
 layer only gives the 55x55 maps of its figure 2 from a 227x227 input:
-(227 - 11) / 4 + 1 = 55.
+(227 - 11) / 4 + 1 = 55, while 224 gives 54 (see the example).
 
 The paper split the network over two GPUs: conv2, conv4 and conv5 saw only the maps on their
 own GPU, which is a grouped convolution with ``groups=2``. ``groups=2`` reproduces that
-(60,965,224 parameters); ``groups=1`` (the default) connects all maps (62,378,344).
+(60,965,224 parameters); ``groups=1`` (the default) connects all maps (62,378,344); both
+counts are printed in the example of [`alexnet`][cnnref.models.alexnet.alexnet].
 
 Local response normalization, the paper's section 3.3:
 ``b = a / (k + alpha * sum of a^2 over n neighbouring maps)^beta`` with k = 2, n = 5,
 alpha = 1e-4, beta = 0.75. ``torch.nn.LocalResponseNorm`` divides its ``alpha`` by ``n``,
 so the paper's alpha is passed as ``alpha * n``.
+
+Examples:
+    >>> from cnnref.shapes import conv_output_size
+    >>> conv_output_size(227, 11, stride=4), (227 - 11) // 4 + 1, conv_output_size(224, 11, stride=4)
+    (55, 55, 54)
 """
 
 from __future__ import annotations
@@ -65,10 +71,9 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, groups: int = 1, drop
     """AlexNet for 227x227 inputs, with the children named as in Caffe's model.
 
     Children: conv1, relu1, norm1, pool1, conv2, relu2, norm2, pool2, conv3, relu3, conv4,
-    relu4, conv5, relu5, pool5, flatten, fc6, relu6, drop6, fc7, relu7, drop7, fc8.
-    Output shapes for one image: conv1 (96, 55, 55), pool1 (96, 27, 27), conv2 (256, 27, 27),
-    pool2 (256, 13, 13), conv3 (384, 13, 13), conv4 (384, 13, 13), conv5 (256, 13, 13),
-    pool5 (256, 6, 6), fc6 4096, fc7 4096, fc8 ``num_classes``.
+    relu4, conv5, relu5, pool5, flatten, fc6, relu6, drop6, fc7, relu7, drop7, fc8. The
+    output shape of each convolution, pooling and fully connected layer for one image is in
+    the example.
 
     Args:
         num_classes: number of output scores (1000 for ImageNet).
@@ -87,11 +92,16 @@ def alexnet(num_classes: int = 1000, in_channels: int = 3, groups: int = 1, drop
         x: (N, in_channels, 227, 227) -> (N, num_classes)
 
     Examples:
-        >>> net = alexnet()
+        >>> import torch
+        >>> from cnnref.summary import output_shapes
+        >>> with torch.device("meta"):             # shapes only, no memory: counting is instant
+        ...     net, two_gpus = alexnet(), alexnet(groups=2)
         >>> sum(p.numel() for p in net.parameters()), net.input_size
         (62378344, (3, 227, 227))
-        >>> sum(p.numel() for p in alexnet(groups=2).parameters())
+        >>> sum(p.numel() for p in two_gpus.parameters())
         60965224
+        >>> output_shapes(net, names=("conv", "pool", "fc"))
+        {'conv1': (96, 55, 55), 'pool1': (96, 27, 27), 'conv2': (256, 27, 27), 'pool2': (256, 13, 13), 'conv3': (384, 13, 13), 'conv4': (384, 13, 13), 'conv5': (256, 13, 13), 'pool5': (256, 6, 6), 'fc6': (4096,), 'fc7': (4096,), 'fc8': (1000,)}
     """
     if groups not in (1, 2):
         raise ValueError(f"alexnet: groups must be 1 or 2 (the paper's two GPUs), got {groups!r}")

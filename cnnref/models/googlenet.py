@@ -5,12 +5,15 @@ their maps: a 1x1 convolution; a 1x1 "reduce" then a 3x3; a 1x1 reduce then a 5x
 max pooling (stride 1) then a 1x1 "pool proj". The 1x1 reductions keep the 3x3 and 5x5
 convolutions cheap. Every convolution is followed by ReLU.
 
-torchvision's ``googlenet`` uses a 3x3 convolution in the "5x5" branch: a mistake made when
-its weights were trained and kept so the weights still fit (pytorch/vision issue 906). This
-builder follows the paper: 5x5, padding 2.
+torchvision's ``googlenet`` has a 3x3 convolution in the "5x5" branch: its pretrained
+weights were ported from a TensorFlow model that has 3x3 there, most likely by mistake, and
+the kernel cannot change without retraining the weights
+([pytorch/vision#906](https://github.com/pytorch/vision/issues/906)). This builder follows
+the paper: 5x5, padding 2.
 
-The paper's pooling layers give the sizes of its table (112 -> 56 -> 28 -> 14 -> 7) only
-when they round up (Caffe's pooling does); here they use ``ceil_mode=True``.
+The paper's pooling layers give the sizes of its table 1 (112 -> 56 -> 28 -> 14 -> 7) only
+when they round up (Caffe's pooling does); here they use ``ceil_mode=True``. The example of
+[`googlenet`][cnnref.models.googlenet.googlenet] prints every layer's output shape.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from torch import nn
 
 from cnnref.models.network import check_input
 
-__all__ = ["INCEPTION_TABLE", "Inception", "InceptionAux", "GoogLeNet", "googlenet"]
+__all__ = ["INCEPTION_TABLE", "AUX_LOSS_WEIGHT", "Inception", "InceptionAux", "GoogLeNet", "googlenet"]
+
+AUX_LOSS_WEIGHT = 0.3
+"""The paper's weight of each auxiliary classifier's loss in the training loss."""
 
 # table 1 of the paper: name -> (#1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj)
 INCEPTION_TABLE: dict[str, tuple[int, int, int, int, int, int]] = {
@@ -115,7 +121,8 @@ class GoogLeNet(nn.Module):
     avgpool, flatten, dropout, fc (and aux1, aux2 with ``aux_logits=True``).
 
     In training mode with ``aux_logits=True`` the forward pass returns ``(logits, aux1,
-    aux2)``; the paper adds the auxiliary losses with weight 0.3. Otherwise it returns the
+    aux2)``; the paper adds the auxiliary losses with weight
+    [`AUX_LOSS_WEIGHT`][cnnref.models.googlenet.AUX_LOSS_WEIGHT]. Otherwise it returns the
     logits alone.
 
     Shape:
@@ -174,11 +181,8 @@ def googlenet(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = 
               dropout: float = 0.4) -> GoogLeNet:
     """GoogLeNet as in the paper: 6,998,552 parameters for 1000 classes without the auxiliary heads.
 
-    Output shapes for one image, the paper's table 1: conv1 (64, 112, 112), pool1
-    (64, 56, 56), conv2 (192, 56, 56), pool2 (192, 28, 28), inception3a (256, 28, 28),
-    inception3b (480, 28, 28), pool3 (480, 14, 14), inception4a-4e (512, 512, 512, 528, 832)
-    at 14x14, pool4 (832, 7, 7), inception5a (832, 7, 7), inception5b (1024, 7, 7),
-    avgpool (1024, 1, 1), fc ``num_classes``.
+    The output shapes for one image, printed in the example, are the "output size" column of
+    the paper's table 1.
 
     Args:
         num_classes: number of output scores.
@@ -193,9 +197,29 @@ def googlenet(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = 
         x: (N, in_channels, 224, 224) -> (N, num_classes)
 
     Examples:
-        >>> with torch.device("meta"):
+        >>> from cnnref.summary import output_shapes
+        >>> with torch.device("meta"):             # shapes only, no memory: counting is instant
         ...     net = googlenet()
         >>> sum(p.numel() for p in net.parameters())
         6998552
+        >>> for name, shape in output_shapes(net, names=("conv", "pool", "inception", "avgpool")).items():
+        ...     print(name, shape)
+        conv1 (64, 112, 112)
+        pool1 (64, 56, 56)
+        conv2_reduce (64, 56, 56)
+        conv2 (192, 56, 56)
+        pool2 (192, 28, 28)
+        inception3a (256, 28, 28)
+        inception3b (480, 28, 28)
+        pool3 (480, 14, 14)
+        inception4a (512, 14, 14)
+        inception4b (512, 14, 14)
+        inception4c (512, 14, 14)
+        inception4d (528, 14, 14)
+        inception4e (832, 14, 14)
+        pool4 (832, 7, 7)
+        inception5a (832, 7, 7)
+        inception5b (1024, 7, 7)
+        avgpool (1024, 1, 1)
     """
     return GoogLeNet(num_classes, in_channels, aux_logits, dropout)

@@ -6,7 +6,8 @@ in the second layer's maps), and the network runs on one GPU, so no layer is spl
 groups. Their figure 3 gives the sizes from a 224x224 input: 110 after layer 1, 55 after its
 pooling, 26 after layer 2, 13 after its pooling, 13 for layers 3-5 and 6 after the last
 pooling. Those sizes need a padding of 1 on the first layer and pooling that rounds up
-(``ceil_mode=True``, as in Caffe), which is what this builder uses. Their "contrast
+(``ceil_mode=True``, as in Caffe), which is what this builder uses; the example of
+[`zfnet`][cnnref.models.zfnet.zfnet] prints them. Their "contrast
 normalization across feature maps" is the same local response normalization as AlexNet's.
 """
 
@@ -23,10 +24,8 @@ __all__ = ["zfnet"]
 def zfnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -> Network:
     """ZF Net for 224x224 inputs: 62,357,608 parameters for 1000 classes.
 
-    Children are named like AlexNet's (conv1 ... conv5, fc6 ... fc8). Output shapes for one
-    image: conv1 (96, 110, 110), pool1 (96, 55, 55), conv2 (256, 26, 26), pool2
-    (256, 13, 13), conv3 (384, 13, 13), conv4 (384, 13, 13), conv5 (256, 13, 13),
-    pool5 (256, 6, 6).
+    Children are named like AlexNet's (conv1 ... conv5, fc6 ... fc8); the example prints the
+    output shape of each convolution and pooling for one image.
 
     Args:
         num_classes: number of output scores.
@@ -40,11 +39,16 @@ def zfnet(num_classes: int = 1000, in_channels: int = 3, dropout: float = 0.5) -
         x: (N, in_channels, 224, 224) -> (N, num_classes)
 
     Examples:
-        >>> net = zfnet()
+        >>> import torch
+        >>> from cnnref.summary import output_shapes
+        >>> with torch.device("meta"):             # shapes only, no memory: counting is instant
+        ...     net = zfnet()
         >>> net.conv1
         Conv2d(3, 96, kernel_size=(7, 7), stride=(2, 2), padding=(1, 1))
         >>> sum(p.numel() for p in net.parameters())
         62357608
+        >>> output_shapes(net, names=("conv", "pool"))
+        {'conv1': (96, 110, 110), 'pool1': (96, 55, 55), 'conv2': (256, 26, 26), 'pool2': (256, 13, 13), 'conv3': (384, 13, 13), 'conv4': (384, 13, 13), 'conv5': (256, 13, 13), 'pool5': (256, 6, 6)}
     """
     return Network("zfnet", (in_channels, 224, 224), {
         "conv1": nn.Conv2d(in_channels, 96, 7, stride=2, padding=1),  # (N, 96, 110, 110)

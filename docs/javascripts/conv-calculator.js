@@ -1,7 +1,8 @@
 // The interactive convolution calculator of the conv-shapes page (both languages).
 //
 // compute() is the arithmetic of cnnref.shapes for one spatial dimension, with the same
-// refusals: conv_output_size, conv_transpose_output_size, pool_output_size, and
+// refusals: conv_output_size, conv_transpose_output_size, pool_output_size (the rules live in
+// conv-rules.js, shared with the convolution explorer), and
 // receptive_field([(kernel, stride, dilation)]) for one layer. The browser tests compare it,
 // and the numbers the widget shows, with cnnref.shapes over a grid of cases.
 //
@@ -13,99 +14,48 @@
 (function () {
   "use strict";
 
-  var MESSAGES = {
-    zh: {
-      notInt: function (n) { return n + " 必须是整数"; },
-      positive: function (n, v) { return n + " 必须是正数，当前为 " + v; },
-      nonNegative: function (n, v) { return n + " 不能是负数，当前为 " + v; },
-      kernelTooLarge: function (eff, padded) {
-        return "卷积核（含空洞）覆盖 " + eff + " 个像素，比填充后的输入 " + padded + " 还大：PyTorch 会报错";
-      },
-      outputPadding: function (op, s, d) {
-        return "output_padding（" + op + "）必须小于 stride（" + s + "）或 dilation（" + d + "）：PyTorch 会报错";
-      },
-      transposedEmpty: function (o) { return "输出尺寸会是 " + o + "：padding 太大，PyTorch 会报错"; },
-      poolPadding: function (p, k) {
-        return "池化的 padding（" + p + "）最多是 kernel_size（" + k + "）的一半：PyTorch 会报错";
-      },
-      poolEmpty: function (o) { return "输出尺寸会是 " + o + "：窗口比填充后的输入还大，PyTorch 会报错"; },
-      tooLarge: "尺寸太大，不画示意图",
-      input: "输入",
-      output: "输出",
-    },
-    en: {
-      notInt: function (n) { return n + " must be a whole number"; },
-      positive: function (n, v) { return n + " must be positive, got " + v; },
-      nonNegative: function (n, v) { return n + " must not be negative, got " + v; },
-      kernelTooLarge: function (eff, padded) {
-        return "the kernel (dilated) covers " + eff + " pixels, more than the padded input " + padded +
-          ": PyTorch refuses this";
-      },
-      outputPadding: function (op, s, d) {
-        return "output_padding (" + op + ") must be smaller than stride (" + s + ") or dilation (" + d +
-          "): PyTorch refuses this";
-      },
-      transposedEmpty: function (o) { return "the output size would be " + o + ": padding is too large, PyTorch refuses this"; },
-      poolPadding: function (p, k) {
-        return "pooling padding (" + p + ") must be at most half of kernel_size (" + k + "): PyTorch refuses this";
-      },
-      poolEmpty: function (o) {
-        return "the output size would be " + o + ": the window is larger than the padded input, PyTorch refuses this";
-      },
-      tooLarge: "too large to draw",
-      input: "input",
-      output: "output",
-    },
+  var rules = window.cnnrefConvRules;
+
+  // The words of the refusals come from conv-rules.js (rules.messages.zh / .en); the labels
+  // of the drawing are the calculator's own.
+  var LABELS = {
+    zh: { tooLarge: "尺寸太大，不画示意图", input: "输入", output: "输出" },
+    en: { tooLarge: "too large to draw", input: "input", output: "output" },
   };
 
   function messages() {
-    var lang = (document.documentElement.getAttribute("lang") || "en").toLowerCase();
-    return lang.indexOf("zh") === 0 ? MESSAGES.zh : MESSAGES.en;
+    var lang = rules.language();
+    var table = Object.create(rules.messages[lang]);
+    for (var key in LABELS[lang]) table[key] = LABELS[lang][key];
+    return table;
   }
-
-  // Python's floor division (the arithmetic uses // on possibly negative numbers).
-  function floorDiv(a, b) { return Math.floor(a / b); }
 
   function refuse(text) { return { ok: false, error: text }; }
 
   // p: {mode: "conv" | "transposed" | "pool", size, kernel, stride, padding, dilation,
   //     output_padding, ceil_mode}; stride null in pool mode means stride = kernel.
-  // Returns {ok: true, out, rf: {size, jump} or null} or {ok: false, error}.
+  // Returns {ok: true, out, rf: {size, jump} or null} or {ok: false, error}. The checks and
+  // the arithmetic are cnnref.shapes' (conv-rules.js), for one spatial dimension.
   function compute(p, msg) {
     msg = msg || messages();
-    var n = p.size, k = p.kernel, d = p.dilation, pad = p.padding;
-    var s = p.stride === null && p.mode === "pool" ? k : p.stride;
-    var names = ["size", "kernel_size", "stride", "dilation"], values = [n, k, s, d];
-    var all = names.concat(["padding"]), vals = values.concat([pad]);
-    if (p.mode === "transposed") { all.push("output_padding"); vals.push(p.output_padding); }
-    for (var i = 0; i < all.length; i++) {
-      if (!Number.isInteger(vals[i])) return refuse(msg.notInt(all[i]));
-    }
-    for (i = 0; i < names.length; i++) {
-      if (values[i] < 1) return refuse(msg.positive(names[i], values[i]));
-    }
-    if (pad < 0) return refuse(msg.nonNegative("padding", pad));
-    var rf = { size: d * (k - 1) + 1, jump: s };
-    var out;
+    var a = {
+      size: [p.size], kernel_size: [p.kernel], dilation: [p.dilation], padding: [p.padding],
+      stride: p.stride === null && p.mode === "pool" ? null : [p.stride],
+    };
+    var r;
     if (p.mode === "conv") {
-      var eff = d * (k - 1) + 1;
-      if (n + 2 * pad < eff) return refuse(msg.kernelTooLarge(eff, n + 2 * pad));
-      out = floorDiv(n + 2 * pad - eff, s) + 1;
+      r = rules.convOutput(a);
     } else if (p.mode === "transposed") {
-      var op = p.output_padding;
-      if (op < 0) return refuse(msg.nonNegative("output_padding", op));
-      if (op >= Math.max(s, d)) return refuse(msg.outputPadding(op, s, d));
-      out = (n - 1) * s - 2 * pad + d * (k - 1) + op + 1;
-      if (out < 1) return refuse(msg.transposedEmpty(out));
-      rf = null;
+      a.output_padding = [p.output_padding];
+      r = rules.transposedOutput(a);
     } else {
-      if (pad > floorDiv(k, 2)) return refuse(msg.poolPadding(pad, k));
-      var span = n + 2 * pad - d * (k - 1) - 1;
-      out = floorDiv(span + (p.ceil_mode ? s - 1 : 0), s) + 1;
-      if (p.ceil_mode && (out - 1) * s >= n + pad) out -= 1; // torch drops a window that starts in the right padding
-      if (out < 1) return refuse(msg.poolEmpty(out));
+      a.ceil_mode = !!p.ceil_mode;
+      r = rules.poolOutput(a);
     }
-    return { ok: true, out: out, rf: rf, stride: s };
+    if (!r.ok) return refuse(rules.message(r, msg));
+    var k = r.v.kernel_size[0], s = r.v.stride[0], d = r.v.dilation[0];
+    var rf = p.mode === "transposed" ? null : { size: d * (k - 1) + 1, jump: s };
+    return { ok: true, out: r.out[0], rf: rf, stride: s };
   }
 
   function parseInteger(text) {
