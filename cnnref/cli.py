@@ -131,7 +131,7 @@ def _add_common(p: argparse.ArgumentParser, default_out: str, with_lr: bool) -> 
     g.add_argument("--clip-grad", type=_number(TrainConfig, "clip_grad"), default=None, metavar="NORM",
                    help="clip the global gradient norm to NORM; default: no clipping")
     g.add_argument("--seed", type=_number(TrainConfig, "seed"), default=d.seed,
-                   help="seeds the weights, the shuffling and every generator (0 to 2**32 - 1)")
+                   help="seeds the weights, the shuffling and every generator (any seed numpy.random.seed accepts)")
     g.add_argument("--deterministic", action="store_true",
                    help="ask torch for deterministic kernels (slower on GPUs; the CPU is deterministic anyway)")
 

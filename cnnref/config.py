@@ -132,7 +132,7 @@ class TrainConfig:
         channels_last: NHWC memory layout; ``None``: on for CUDA, off elsewhere.
         compile: wrap the model in ``torch.compile``.
         deterministic: ask torch for deterministic kernels (slower on GPUs).
-        seed: seeds the weights, the shuffling and every random generator (0 to 2**32 - 1).
+        seed: seeds the weights, the shuffling and every random generator (any seed `numpy.random.seed` accepts).
         num_workers: DataLoader worker processes (the digits sit in memory: 0 is fine).
         out: folder for ``last.pt``, ``best.pt``, ``metrics.jsonl`` and ``metrics.json``
             (``None``: write nothing). A folder that holds any of them is refused unless

@@ -1,6 +1,6 @@
 """Offline data: scikit-learn's handwritten digits and sample photographs, and generated problems.
 
-Nothing here downloads: the digits (1,797 images of 8x8 pixels) and the two sample
+Nothing here downloads: the digits (8x8 pixels) and the two sample
 photographs ship inside scikit-learn.
 
 The NumPy half of cnnref uses this module without torch: torch is imported only by the
@@ -313,7 +313,7 @@ def sample_image(name: str = "china", gray: bool = False) -> np.ndarray:
     """One of scikit-learn's two sample photographs, ``"china"`` or ``"flower"``.
 
     Returns ``(427, 640, 3)`` uint8 RGB, or ``(427, 640)`` float64 in [0, 1] with ``gray=True``
-    (ITU-R 601 luma weights).
+    (ITU-R BT.601 luma weights).
 
     Examples:
         >>> sample_image("flower").shape, sample_image(gray=True).shape
@@ -446,8 +446,7 @@ def load_mnist1d(
 
     ``X: (N, 40)``, each row one series (centred and scaled to standard deviation 1 over the
     whole set); ``y: (N,)`` int64 labels 0..9. Add a channel for a convolution:
-    ``X[:, None]`` is ``(N, 1, 40)``. With the defaults this is the paper's data set: 4,000
-    training and 1,000 test series.
+    ``X[:, None]`` is ``(N, 1, 40)``. With the defaults this is the paper's data set.
 
     Args:
         split: ``"train"`` (the first 80 %), ``"test"`` (the rest) or ``"all"``.

@@ -37,9 +37,10 @@ class Summary:
 def summarize(values: Iterable[float]) -> Summary:
     """Mean ± sd of one quantity over seeds.
 
-    >>> s = summarize([0.80, 0.84, 0.88])
-    >>> f"{s:.2f}", round(s.se, 4)
-    ('0.84 ± 0.04', 0.0231)
+    Examples:
+        >>> s = summarize([0.80, 0.84, 0.88])
+        >>> f"{s:.2f}", round(s.se, 4)
+        ('0.84 ± 0.04', 0.0231)
     """
     values = [float(v) for v in values]
     n = len(values)
@@ -70,10 +71,11 @@ class Comparison:
 def compare(a: Sequence[float], b: Sequence[float]) -> Comparison:
     """Compare two arms run with the same seeds (a[i] and b[i] share seed i).
 
-    >>> compare([0.90, 0.91, 0.92, 0.90, 0.91], [0.80, 0.83, 0.81, 0.82, 0.80]).winner
-    'a'
-    >>> compare([0.90, 0.80, 0.92, 0.78, 0.91], [0.85, 0.86, 0.84, 0.85, 0.83]).winner is None
-    True
+    Examples:
+        >>> compare([0.90, 0.91, 0.92, 0.90, 0.91], [0.80, 0.83, 0.81, 0.82, 0.80]).winner
+        'a'
+        >>> compare([0.90, 0.80, 0.92, 0.78, 0.91], [0.85, 0.86, 0.84, 0.85, 0.83]).winner is None
+        True
     """
     if len(a) != len(b):
         raise ValueError(f"compare: a has {len(a)} values and b has {len(b)}, expected one per seed in each")
@@ -122,13 +124,14 @@ def once(fn: Callable) -> Callable:
     closures, and its arguments: a changed experiment or changed data runs again. Both callers
     get the same object: treat it as read-only.
 
-    >>> calls = []
-    >>> @once
-    ... def square(x):
-    ...     calls.append(x)
-    ...     return x * x
-    >>> square(3), square(3), calls
-    (9, 9, [3])
+    Examples:
+        >>> calls = []
+        >>> @once
+        ... def square(x):
+        ...     calls.append(x)
+        ...     return x * x
+        >>> square(3), square(3), calls
+        (9, 9, [3])
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

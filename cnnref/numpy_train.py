@@ -3,17 +3,18 @@
 The two loops take the same mini-batches in the same order (`cnnref.data.iterate_minibatches`),
 so a NumPy network and a torch network with the same initial weights follow the same path:
 
-    >>> import torch
-    >>> from cnnref import nn, optim
-    >>> from cnnref.data import load_digits
-    >>> X, y = load_digits("train", dtype=np.float64)
-    >>> ours = digits_cnn(nn).double()
-    >>> theirs = digits_cnn(torch.nn).double()
-    >>> _ = theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
-    >>> a = train(ours, optim.SGD(ours.parameters(), lr=0.1), X[:64], y[:64], batch_size=16)
-    >>> b = train_torch(theirs, torch.optim.SGD(theirs.parameters(), lr=0.1), X[:64], y[:64], batch_size=16)
-    >>> bool(np.allclose(a, b, rtol=0, atol=1e-10))
-    True
+    Examples:
+        >>> import torch
+        >>> from cnnref import nn, optim
+        >>> from cnnref.data import load_digits
+        >>> X, y = load_digits("train", dtype=np.float64)
+        >>> ours = digits_cnn(nn).double()
+        >>> theirs = digits_cnn(torch.nn).double()
+        >>> _ = theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+        >>> a = train(ours, optim.SGD(ours.parameters(), lr=0.1), X[:64], y[:64], batch_size=16)
+        >>> b = train_torch(theirs, torch.optim.SGD(theirs.parameters(), lr=0.1), X[:64], y[:64], batch_size=16)
+        >>> bool(np.allclose(a, b, rtol=0, atol=1e-10))
+        True
 """
 
 from __future__ import annotations

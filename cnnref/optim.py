@@ -6,14 +6,15 @@ float64 results agree to rounding). An optimizer steps any object that has a ``.
 NumPy array and a ``.grad`` array (or ``None``: such a parameter is skipped, as in torch),
 for example the parameters of `cnnref.nn`, and updates ``.data`` in place.
 
-    >>> import numpy as np
-    >>> from types import SimpleNamespace
-    >>> w = SimpleNamespace(data=np.array([1.0, -2.0]), grad=None)
-    >>> opt = SGD([w], lr=0.1)
-    >>> w.grad = 2 * w.data          # gradient of sum(w**2)
-    >>> opt.step()
-    >>> w.data
-    array([ 0.8, -1.6])
+    Examples:
+        >>> import numpy as np
+        >>> from types import SimpleNamespace
+        >>> w = SimpleNamespace(data=np.array([1.0, -2.0]), grad=None)
+        >>> opt = SGD([w], lr=0.1)
+        >>> w.grad = 2 * w.data          # gradient of sum(w**2)
+        >>> opt.step()
+        >>> w.data
+        array([ 0.8, -1.6])
 """
 
 from __future__ import annotations

@@ -38,13 +38,14 @@ _use_fonts()
 def svg(fig) -> str:
     """The figure as an SVG string with reproducible ids and no timestamp; closes the figure.
 
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> _ = ax.plot([0, 1], [1, 0])
-    >>> svg(fig).startswith("<svg")
-    True
+    Examples:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
+        >>> _ = ax.plot([0, 1], [1, 0])
+        >>> svg(fig).startswith("<svg")
+        True
     """
     import matplotlib
     import matplotlib.pyplot as plt

@@ -3,11 +3,12 @@
 Each step is a small class, fit on the training data and then applied, with the numbers it
 learnt, to any new data (the test set must not change them):
 
-    >>> import numpy as np
-    >>> train, test = np.array([[0.0, 0.0], [10.0, 10000.0]]), np.array([[5.0, 2500.0]])
-    >>> scale = MinMaxScale().fit(train)
-    >>> scale.transform(test)
-    array([[0.5 , 0.25]])
+    Examples:
+        >>> import numpy as np
+        >>> train, test = np.array([[0.0, 0.0], [10.0, 10000.0]]), np.array([[5.0, 2500.0]])
+        >>> scale = MinMaxScale().fit(train)
+        >>> scale.transform(test)
+        array([[0.5 , 0.25]])
 
 Data are ``X: (N, D)``: N samples (rows) of D features. Covariances divide by ``N - 1``
 (``numpy.cov``, scikit-learn's ``explained_variance_``).

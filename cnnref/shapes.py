@@ -87,12 +87,13 @@ def conv_output_size(
             padding, ``"same"`` with a stride, or a kernel larger than the
             padded input (an empty output).
 
-    >>> conv_output_size((7, 3), (2, 3))          # the notes' torch.nn.Conv2d(1, 8, (2, 3))
-    (6, 1)
-    >>> conv_output_size(32, 3, stride=2, padding=1)
-    16
-    >>> conv_output_size((28, 28), 5, padding="same")
-    (28, 28)
+    Examples:
+        >>> conv_output_size((7, 3), (2, 3))          # the notes' torch.nn.Conv2d(1, 8, (2, 3))
+        (6, 1)
+        >>> conv_output_size(32, 3, stride=2, padding=1)
+        16
+        >>> conv_output_size((28, 28), 5, padding="same")
+        (28, 28)
     """
     func = "conv_output_size"
     mode = None
@@ -141,10 +142,11 @@ def conv_transpose_output_size(
             ``output_padding >= max(stride, dilation)`` (torch's rule), or an
             output size below 1.
 
-    >>> conv_transpose_output_size(16, 3, stride=2, padding=1, output_padding=1)
-    32
-    >>> conv_transpose_output_size((6, 1), (2, 3))  # undoes conv_output_size((7, 3), (2, 3))
-    (7, 3)
+    Examples:
+        >>> conv_transpose_output_size(16, 3, stride=2, padding=1, output_padding=1)
+        32
+        >>> conv_transpose_output_size((6, 1), (2, 3))  # undoes conv_output_size((7, 3), (2, 3))
+        (7, 3)
     """
     func = "conv_transpose_output_size"
     if isinstance(padding, str):
@@ -189,10 +191,11 @@ def pool_output_size(
         ValueError: sizes, kernel, stride or dilation below 1, padding negative
             or more than half the kernel (torch's rule), or an empty output.
 
-    >>> pool_output_size((4, 4), 2)                 # the notes' 2x2 max pooling
-    (2, 2)
-    >>> pool_output_size(5, 2), pool_output_size(5, 2, ceil_mode=True)
-    (2, 3)
+    Examples:
+        >>> pool_output_size((4, 4), 2)                 # the notes' 2x2 max pooling
+        (2, 2)
+        >>> pool_output_size(5, 2), pool_output_size(5, 2, ceil_mode=True)
+        (2, 3)
     """
     func = "pool_output_size"
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
@@ -230,10 +233,11 @@ def receptive_field(layers: Sequence[Sequence[int]]) -> list[ReceptiveField]:
     layers count like convolutions. With ``r_0 = 1`` and ``j_0 = 1``:
     ``r_l = r_{l-1} + dilation*(kernel - 1)*j_{l-1}`` and ``j_l = j_{l-1}*stride``.
 
-    >>> receptive_field([(3, 1), (3, 1)])            # two 3x3 convs see 5x5
-    [ReceptiveField(size=3, jump=1), ReceptiveField(size=5, jump=1)]
-    >>> receptive_field([(11, 4), (3, 2)])[-1]       # AlexNet conv1 then pool1
-    ReceptiveField(size=19, jump=8)
+    Examples:
+        >>> receptive_field([(3, 1), (3, 1)])            # two 3x3 convs see 5x5
+        [ReceptiveField(size=3, jump=1), ReceptiveField(size=5, jump=1)]
+        >>> receptive_field([(11, 4), (3, 2)])[-1]       # AlexNet conv1 then pool1
+        ReceptiveField(size=19, jump=8)
     """
     func = "receptive_field"
     if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):

@@ -56,6 +56,7 @@ NOT_NUMBERS = re.compile(
     r"|\b(?:Python|PyTorch|torch|NumPy|numpy|CUDA|Chromium|mkdocs|Material)\s+\d+(?:\.\d+)*\+?"
     r"|\b(?:[Ss]ection|[Tt]able|[Ff]igure|[Ff]ig\.|[Ee]q\.|[Ee]quation|[Cc]hapter|[Aa]ppendix|[Pp]age|pp?\.|§)\s*\d+(?:\.\d+)*"
     r"|(?:表|图|式|节)\s*\d+(?:\.\d+)*|#\d+"
+    r"|\bcuda:\d+|\bBT\.\d+"  # a device name; a standard's name (ITU-R BT.601)
 )
 VAGUE = re.compile(
     r"\b(?:dozens|hundreds|thousands|millions|billions|several times|many times|"

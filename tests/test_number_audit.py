@@ -2,10 +2,16 @@
 a citation, a year or the allow-list; the strict build fails otherwise."""
 
 import logging
+import random
+import re
+from html import escape as html_escape
 
 import pytest
 
 from hooks import number_audit as na
+from tests.docs_helpers import LANGUAGES, page_url, pages
+
+TOPICS = sorted(pages("zh"))  # API pages included
 
 
 def code(*literals, output=""):
@@ -65,7 +71,7 @@ def test_figures_and_doctest_output_back_numbers():
 
 def test_identifiers_versions_dates_and_references_are_not_numbers():
     prose = ("<p>conv2d, LeNet-5, VGG-16, fc6, a 2-D map, digits-5-9, torch 2.14.1, Python 3.10, "
-             "on 2026-12-04, see section 3.3, table 2 and 表 2, issue #906.</p>")
+             "on 2026-12-04, see section 3.3, table 2 and 表 2, issue #906, \"cuda:1\", ITU-R BT.601.</p>")
     assert flagged(prose) == []
 
 
@@ -124,3 +130,54 @@ def test_the_hook_logs_a_warning_that_fails_a_strict_build(caplog):
     [record] = caplog.records
     assert record.levelno == logging.WARNING and record.name.startswith("mkdocs.")
     assert "pooling [en] '7'" in record.getMessage()
+
+
+# --------------------------------------------------------------------------- the built site
+
+def article(site, language, topic):
+    html = (site / page_url(language, topic).lstrip("/") / "index.html").read_text("utf8")
+    return html[html.index("<article"):html.index("</article>")]
+
+
+def test_every_page_of_the_built_site_passes_the_audit(built_site):
+    site, _ = built_site
+    failures = [f.line(topic, language) for language in LANGUAGES for topic in TOPICS
+                for f in na.audit(article(site, language, topic), topic)]
+    assert failures == []
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    """A stated number with one digit changed: 84.9 -> 87.9."""
+    digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+    i = rng.choice(digits)
+    return text[:i] + rng.choice([d for d in "0123456789" if d != text[i]]) + text[i + 1:]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_changing_a_stated_number_in_a_built_page_is_caught(built_site, language):
+    """Change each prose number of two or more significant digits of every built page, one at a
+    time, to a value the page's code never shows: the audit names it every time."""
+    site, _ = built_site
+    rng = random.Random(0)
+    checked = 0
+    for topic in TOPICS:
+        html = article(site, language, topic)
+        prose, code_text = na.split_html(html)
+        values = set(na.code_values(code_text))
+        for sentence in prose:
+            if na.CITE in sentence:
+                continue
+            for stated in na.stated_numbers(sentence):
+                if len(re.sub(r"\D", "", stated.text).lstrip("0")) < 2 or na.is_year(stated):
+                    continue
+                for _ in range(20):
+                    changed = mutate(stated.text, rng)
+                    new = na.stated_numbers(changed)
+                    if new and not new[0].backed_by(values):
+                        break
+                else:
+                    continue
+                page = f"<p>{html_escape(sentence.replace(stated.text, changed, 1))}</p><pre>{html_escape(code_text)}</pre>"
+                assert changed in [f.number for f in na.audit(page, topic)], (topic, stated.text, changed)
+                checked += 1
+    assert checked > 100
