@@ -65,6 +65,11 @@ def page_url(language: str, topic: str) -> str:
     return f"/{prefix}{path}"
 
 
+def built_page(site: pathlib.Path, language: str, topic: str) -> pathlib.Path:
+    """The HTML file of a page in a built site."""
+    return site / page_url(language, topic).lstrip("/") / "index.html"
+
+
 def mkdocs_command() -> list[str]:
     """The `mkdocs` console script of this Python's environment: what the README's `mkdocs build`
     runs. Unlike `python -m mkdocs`, it does not put the working directory on sys.path."""

@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from tests.docs_helpers import DOCS, LANGUAGES, code_shape, page_url, pages, python_fences
+from tests.docs_helpers import DOCS, LANGUAGES, built_page, code_shape, page_url, pages, python_fences
 
 TOPICS = sorted(pages("zh"))
 
@@ -34,8 +34,7 @@ def test_strict_build_has_no_warnings(built_site):
 
 
 def page_html(site, language, topic):
-    url = page_url(language, topic)
-    return site / url.lstrip("/") / "index.html", url
+    return built_page(site, language, topic), page_url(language, topic)
 
 
 @pytest.mark.parametrize("topic", TOPICS)

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from tests.docs_helpers import LANGUAGES, pages, python_fences
-from tests.test_docs import TOPICS, page_html
+from tests.docs_helpers import LANGUAGES, built_page, pages, python_fences
+
+TOPICS = sorted(pages("zh"))
 
 
 @pytest.mark.parametrize("topic", TOPICS)
@@ -14,5 +15,5 @@ def test_each_show_call_puts_one_svg_figure_in_the_built_page(built_site, topic)
     for language in LANGUAGES:
         shown = sum(len(re.findall(r"\bshow\(", code)) for _, info, code in python_fences(pages(language)[topic])
                     if 'html="1"' in info)
-        file, _ = page_html(site, language, topic)
+        file = built_page(site, language, topic)
         assert file.read_text("utf8").count('<g id="figure_1">') == shown, (language, topic)

@@ -9,7 +9,7 @@ from html import escape as html_escape
 import pytest
 
 from hooks import number_audit as na
-from tests.docs_helpers import LANGUAGES, page_url, pages
+from tests.docs_helpers import LANGUAGES, built_page, pages
 
 TOPICS = sorted(pages("zh"))  # API pages included
 
@@ -135,7 +135,7 @@ def test_the_hook_logs_a_warning_that_fails_a_strict_build(caplog):
 # --------------------------------------------------------------------------- the built site
 
 def article(site, language, topic):
-    html = (site / page_url(language, topic).lstrip("/") / "index.html").read_text("utf8")
+    html = built_page(site, language, topic).read_text("utf8")
     return html[html.index("<article"):html.index("</article>")]
 
 
@@ -173,11 +173,13 @@ def test_changing_a_stated_number_in_a_built_page_is_caught(built_site, language
                 for _ in range(20):
                     changed = mutate(stated.text, rng)
                     new = na.stated_numbers(changed)
-                    if new and not new[0].backed_by(values):
+                    if new and not new[0].backed_by(values) and not na.is_year(new[0]):
                         break
                 else:
                     continue
-                page = f"<p>{html_escape(sentence.replace(stated.text, changed, 1))}</p><pre>{html_escape(code_text)}</pre>"
+                # the stated number itself, not the same digits inside a longer one ("10" in "1000")
+                edited = re.sub(rf"(?<![\d.,]){re.escape(stated.text)}(?![\d])", changed, sentence, count=1)
+                page = f"<p>{html_escape(edited)}</p><pre>{html_escape(code_text)}</pre>"
                 assert changed in [f.number for f in na.audit(page, topic)], (topic, stated.text, changed)
                 checked += 1
     assert checked > 100

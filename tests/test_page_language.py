@@ -3,14 +3,14 @@ whose text is SVG <text> in the page's language (tests/page_checks.py)."""
 
 import pytest
 
-from tests.docs_helpers import LANGUAGES, page_url, pages
+from tests.docs_helpers import LANGUAGES, built_page, pages
 from tests.page_checks import figure_language_problems, zh_punctuation_problems
 
 TOPICS = sorted(pages("zh"))
 
 
 def built(site, language, topic):
-    return (site / page_url(language, topic).lstrip("/") / "index.html").read_text("utf8")
+    return built_page(site, language, topic).read_text("utf8")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
