@@ -100,14 +100,24 @@ def ndim(func: str, name: str, x: np.ndarray, expected: dict[int, str]) -> None:
         raise ValueError(f"{func}: {name} has {x.ndim} dims {tuple(x.shape)}, expected {options}")
 
 
-def integer(func: str, name: str, value) -> int:
-    """``value`` as an int (anything with ``__index__``: int, np.int64, ...); bools and floats are refused."""
+def integer(func: str, name: str, value, minimum: int | None = None) -> int:
+    """``value`` as an int (anything with ``__index__``: int, np.int64, ...), at least ``minimum``
+    when one is given; bools and floats are refused.
+
+    Examples:
+        >>> integer("make_cnn", "k", np.int64(2), minimum=0)
+        2
+    """
+    bound = "" if minimum is None else f" >= {minimum}"
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{func}: {name} must be an int, got bool {value!r}")
+        raise TypeError(f"{func}: {name} must be an int{bound}, got bool {value!r}")
     try:
-        return operator.index(value)
+        value = operator.index(value)
     except TypeError:
-        raise TypeError(f"{func}: {name} must be an int, got {value!r}") from None
+        raise TypeError(f"{func}: {name} must be an int{bound}, got {value!r}") from None
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{func}: {name} must be an int{bound}, got {value}")
+    return value
 
 
 def ntuple(func: str, name: str, value, n: int, minimum: int | None = None, what: str = "") -> tuple[int, ...]:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from cnnref._args import integer
+
 __all__ = ["LayerRow", "ModelSummary", "summary", "output_shapes", "count_parameters"]
 
 
@@ -169,8 +171,7 @@ def summary(model: nn.Module, input_size: tuple[int, ...] | None = None, depth: 
         if input_size is None:
             raise ValueError(f"summary: {type(model).__name__} has no input_size attribute; "
                              "pass input_size=(C, H, W)")
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"summary: depth must be an int >= 1, got {depth!r}")
+    depth = integer("summary", "depth", depth, minimum=1)
     x = torch.zeros(batch_size, *input_size, device=_device(model))  # (N, C, H, W)
     stats = torchinfo.summary(model, input_data=x, depth=depth, verbose=0)
     names = {id(m): name for name, m in model.named_modules()}

@@ -19,12 +19,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import operator
 import os
 import platform
 import statistics
 import time
 from typing import Any, Callable, Iterator
+
+from cnnref._args import integer
 
 __all__ = ["MIN_RUN", "Timing", "Pair", "measure", "compare", "threads", "Machine", "machine", "significant",
            "format_range"]
@@ -123,16 +124,6 @@ class Pair:
         return min(ratios), max(ratios)
 
 
-def _count(func: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{func}: {name} must be an int >= {minimum}, got {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{func}: {name} must be an int >= {minimum}, got {value!r}") from None
-    if value < minimum:
-        raise ValueError(f"{func}: {name} must be an int >= {minimum}, got {value}")
-    return value
 
 
 def _check_callable(func: str, name: str, value: Any, optional: bool = False) -> None:
@@ -232,9 +223,9 @@ def _calls_for(fn: Callable, setup: Callable | None, min_run: float, clock: Call
 
 
 def _timed_runs(func, calls, repeat, number, warmup, min_run, clock) -> list[Timing]:
-    repeat = _count(func, "repeat", repeat, 1)
-    number = None if number is None else _count(func, "number", number, 1)
-    warmup = _count(func, "warmup", warmup, 0)
+    repeat = integer(func, "repeat", repeat, 1)
+    number = None if number is None else integer(func, "number", number, 1)
+    warmup = integer(func, "warmup", warmup, 0)
     if not (isinstance(min_run, (int, float)) and not isinstance(min_run, bool) and min_run > 0):
         raise ValueError(f"{func}: min_run must be a positive number of seconds, got {min_run!r}")
     for i, (fn, setup) in enumerate(calls):
@@ -278,7 +269,7 @@ def threads(n: int) -> Iterator[int]:
     import torch
     from threadpoolctl import threadpool_limits
 
-    n = _count("threads", "n", n, 1)
+    n = integer("threads", "n", n, 1)
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -275,7 +275,7 @@ def test_make_cnn_knobs_and_widths():
 
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"m": 6}, ValueError, r"make_cnn: the feature map is \(1, 1\) before pool5"),
-    ({"n": -1}, ValueError, "make_cnn: n must be at least 0"),
+    ({"n": -1}, ValueError, "make_cnn: n must be an int >= 0"),
     ({"k": 1.5}, TypeError, "make_cnn: k must be an int"),
     ({"channels": [8]}, ValueError, "make_cnn: channels has 1 entries, expected 2"),
     ({"hidden": [8, 8]}, ValueError, "make_cnn: hidden has 2 entries, expected 1"),

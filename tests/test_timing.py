@@ -101,7 +101,7 @@ def test_number_none_makes_runs_last_min_run():
     (dict(repeat=0), ValueError, "measure: repeat must be an int >= 1, got 0"),
     (dict(repeat=-3), ValueError, "measure: repeat must be an int >= 1, got -3"),
     (dict(repeat=2.5), TypeError, "measure: repeat must be an int >= 1, got 2.5"),
-    (dict(repeat=True), TypeError, "measure: repeat must be an int >= 1, got True"),
+    (dict(repeat=True), TypeError, "measure: repeat must be an int >= 1, got bool True"),
     (dict(number=0), ValueError, "measure: number must be an int >= 1, got 0"),
     (dict(warmup=-1), ValueError, "measure: warmup must be an int >= 0, got -1"),
     (dict(min_run=0), ValueError, "measure: min_run must be a positive number of seconds, got 0"),

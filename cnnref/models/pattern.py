@@ -9,11 +9,11 @@ kernel size and padding give a network whose first fully connected layer fits.
 
 from __future__ import annotations
 
-import operator
 from typing import Sequence, Union
 
 from torch import nn
 
+from cnnref._args import integer
 from cnnref.models.network import Network
 from cnnref.shapes import conv_output_size, pool_output_size
 
@@ -23,15 +23,7 @@ IntOrSeq = Union[int, Sequence[int]]
 
 
 def _count(name: str, value, minimum: int = 0) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"make_cnn: {name} must be an int, got bool {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"make_cnn: {name} must be an int, got {value!r}") from None
-    if value < minimum:
-        raise ValueError(f"make_cnn: {name} must be at least {minimum}, got {value}")
-    return value
+    return integer("make_cnn", name, value, minimum)
 
 
 def _widths(name: str, value: IntOrSeq, count: int, double: bool) -> list[int]:

@@ -193,11 +193,5 @@
 
   window.cnnrefConvCalculator = { compute: compute, parseInteger: parseInteger, initAll: initAll };
 
-  if (typeof document$ !== "undefined") {
-    document$.subscribe(initAll);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", initAll);
-  } else {
-    initAll();
-  }
+  window.cnnrefOnPage(initAll);
 })();

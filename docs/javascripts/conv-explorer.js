@@ -644,11 +644,5 @@
     parseQuery: parseQuery, toQuery: toQuery, evaluate: evaluate, initAll: initAll,
   };
 
-  if (typeof document$ !== "undefined") {
-    document$.subscribe(initAll);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", initAll);
-  } else {
-    initAll();
-  }
+  window.cnnrefOnPage(initAll);
 })();

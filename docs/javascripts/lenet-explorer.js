@@ -539,11 +539,5 @@
     receptiveField: function (upto) { return receptiveField(current.meta.layers, upto); },
   };
 
-  if (typeof document$ !== "undefined") {
-    document$.subscribe(initAll);
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", initAll);
-  } else {
-    initAll();
-  }
+  window.cnnrefOnPage(initAll);
 })();
