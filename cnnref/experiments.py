@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import math
+import os
+import pathlib
+import pickle
+import tempfile
 import types
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["Summary", "Comparison", "summarize", "compare", "once"]
+__all__ = ["Summary", "Comparison", "summarize", "compare", "once", "CACHE_VARIABLE"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +107,8 @@ def _value_key(value: Any) -> Any:
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     if hasattr(value, "tobytes") and hasattr(value, "dtype"):
-        return (value.shape, str(value.dtype), hash(value.tobytes()))
+        # a digest, not hash(): the same in every process (the disk cache is shared by processes)
+        return (value.shape, str(value.dtype), hashlib.sha256(value.tobytes()).hexdigest())
     return None
 
 
@@ -114,15 +120,58 @@ def _key(fn: Callable, args: tuple, kwargs: dict) -> tuple:
 
 _results: dict[tuple, Any] = {}
 
+CACHE_VARIABLE = "CNNREF_ONCE_CACHE"
+
+
+def cache_file(key: tuple) -> pathlib.Path | None:
+    """Where the result for ``key`` is pickled: a file in the folder named by $CNNREF_ONCE_CACHE,
+    None when the variable is not set (no disk cache)."""
+    folder = os.environ.get(CACHE_VARIABLE)
+    if not folder:
+        return None
+    return pathlib.Path(folder) / f"{hashlib.sha256(repr(key).encode()).hexdigest()}.pickle"
+
+
+def load(path: pathlib.Path | None) -> tuple[bool, Any]:
+    """(True, result) from the disk cache, or (False, None) when it has none that unpickles here."""
+    if path is None or not path.is_file():
+        return False, None
+    try:
+        with open(path, "rb") as f:
+            return True, pickle.load(f)
+    except Exception:  # written by another version, or of a class this process lacks: run again
+        return False, None
+
+
+def store(path: pathlib.Path | None, result: Any) -> None:
+    """Pickle ``result`` to ``path`` atomically (a killed writer leaves no half file); a result
+    that does not pickle stays in memory only."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = pickle.dumps(result)
+    except Exception:  # e.g. a function defined on the page: only this process reuses it
+        return
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
 
 def once(fn: Callable) -> Callable:
     """Decorator: call ``fn`` once per process for given arguments, keyed on what it computes.
 
-    The site builds both languages in one process and the tests run both pages in one process,
-    so a multi-seed experiment defined on a page costs one run, not two. The key holds the
-    function's code without its strings, the numbers and arrays it reads from globals and
-    closures, and its arguments: a changed experiment or changed data runs again. Both callers
-    get the same object: treat it as read-only.
+    The site builds both languages in one process, so a multi-seed experiment defined on a page
+    costs one run, not two. The key holds the function's code without its strings, the numbers
+    and arrays it reads from globals and closures, and its arguments: a changed experiment or
+    changed data runs again. Both callers get the same object: treat it as read-only.
+
+    With $CNNREF_ONCE_CACHE naming a folder, results are also pickled there and read back by
+    other processes: the tests set it for the site build and for the notebooks' kernels (one
+    process per page and language), so an experiment runs once per test run. The folder is the
+    caller's to clear; a result computed by older code is never read, since the key changes with
+    the code.
 
     Examples:
         >>> calls = []
@@ -137,7 +186,12 @@ def once(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         key = _key(fn, args, kwargs)
         if key not in _results:
-            _results[key] = fn(*args, **kwargs)
+            path = cache_file(key)
+            found, result = load(path)
+            if not found:
+                result = fn(*args, **kwargs)
+                store(path, result)
+            _results[key] = result
         return _results[key]
 
     return wrapper

@@ -16,7 +16,7 @@ import builtins
 import io
 import sys
 
-__all__ = ["show", "svg"]
+__all__ = ["show", "svg", "in_notebook"]
 
 # Latin glyphs from DejaVu Sans (matplotlib's own), Chinese from Noto Sans CJK; the SVG lists
 # both, so a reader without them gets their browser's default fonts. Mathtext ($w_1$) has no
@@ -59,11 +59,31 @@ def svg(fig) -> str:
     return text[text.index("<svg"):]
 
 
-def show(fig) -> None:
-    """Print the figure as inline SVG (for a markdown-exec fence with ``html="1"``).
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython with a kernel attached), False anywhere else.
 
-    Printed with the calling block's ``print``: markdown-exec collects a block's output by
-    putting its own ``print`` in the block's globals (it does not capture ``sys.stdout``).
+    Examples:
+        >>> in_notebook()
+        False
     """
+    ipython = sys.modules.get("IPython")  # never imported here: a kernel has imported it already
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def show(fig) -> None:
+    """Show the figure: as inline SVG in a Jupyter notebook, else printed as SVG text.
+
+    Printed (for a markdown-exec fence with ``html="1"``) with the calling block's ``print``:
+    markdown-exec collects a block's output by putting its own ``print`` in the block's globals
+    (it does not capture ``sys.stdout``). In a notebook (the site's notebooks run the same
+    blocks) the SVG is displayed as an image instead, with its text still text.
+    """
+    text = svg(fig)
+    if in_notebook():
+        from IPython.display import SVG, display
+
+        display(SVG(text))
+        return
     caller_print = sys._getframe(1).f_globals.get("print", builtins.print)
-    caller_print(svg(fig))
+    caller_print(text)

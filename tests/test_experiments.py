@@ -94,3 +94,50 @@ def test_once_accepts_modules_among_the_globals_it_reads():
         return float(tensor.sum())
 
     assert from_tensor() == 3.0
+
+
+ONCE_SCRIPT = """
+import sys
+import numpy as np
+from cnnref.experiments import once
+
+data = np.arange(12.0).reshape(3, 4)            # an array global: part of the key, by its bytes
+
+
+@once
+def experiment(seeds):
+    with open(sys.argv[1], "a") as log:
+        log.write("ran\\n")
+    return {"mean": float(data.sum()) + sum(seeds), "label": "x"}
+
+
+print(experiment((1, 2)))
+"""
+
+
+def test_once_shares_results_between_processes_through_the_cache_folder(tmp_path):
+    """Separate processes (random string hashes differ between them) with the same
+    $CNNREF_ONCE_CACHE run the experiment once; without the variable each runs it."""
+    import os
+    import subprocess
+    import sys
+
+    script, log, cache = tmp_path / "exp.py", tmp_path / "calls.log", tmp_path / "cache"
+    script.write_text(ONCE_SCRIPT)
+
+    def run(seed, use_cache=True):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        env.pop("CNNREF_ONCE_CACHE", None)
+        if use_cache:
+            env["CNNREF_ONCE_CACHE"] = str(cache)
+        out = subprocess.run([sys.executable, str(script), str(log)], env=env, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    first, second = run(1), run(2)
+    assert first == second == "{'mean': 69.0, 'label': 'x'}"
+    assert log.read_text() == "ran\n"                    # the second process read the pickle
+    assert [p.suffix for p in cache.iterdir()] == [".pickle"]   # one result, no temporary file left
+    run(3, use_cache=False)
+    assert log.read_text() == "ran\nran\n"
+    script.write_text(ONCE_SCRIPT.replace("np.arange(12.0)", "np.arange(1.0, 13.0)"))   # other data: runs again
+    assert run(4) == "{'mean': 81.0, 'label': 'x'}" and log.read_text().count("ran") == 3
