@@ -1,9 +1,12 @@
 """pytest set-up shared by the doctests, the docs' code fences and the unit tests.
 
-The docs' ```python fences are collected by pytest-markdown-docs. Its default runner gives
-each fence a fresh namespace; the site (markdown-exec) instead runs all fences of a page that
-share a `session="..."` in one namespace. `SessionRunner` does the same here, so a page's
-later blocks see what its earlier blocks defined, exactly as at build time.
+The whole suite runs the pages' code through the site's notebooks (tests/test_notebooks.py).
+For one page alone, without a site build, `pytest --markdown-docs docs/pooling.en.md` collects its
+```python fences with pytest-markdown-docs (not in the default options: the fences would run a
+third time). Its default runner gives each fence a fresh namespace; the site (markdown-exec)
+instead runs all fences of a page that share a `session="..."` in one namespace.
+`SessionRunner` does the same here, so a page's later blocks see what its earlier blocks
+defined, exactly as at build time.
 """
 
 from __future__ import annotations

@@ -68,12 +68,21 @@ def site_server(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def built_site(request, site_server):
+def once_cache(tmp_path_factory) -> dict[str, str]:
+    """The environment that makes `cnnref.experiments.once` keep its results in a folder of this
+    test run: the site build and the notebooks' kernels share them, so an experiment runs once."""
+    from cnnref.experiments import CACHE_VARIABLE
+
+    return {CACHE_VARIABLE: str(tmp_path_factory.mktemp("once-cache"))}
+
+
+@pytest.fixture(scope="session")
+def built_site(request, site_server, once_cache):
     """(site folder, CompletedProcess): the whole site, built once per test run."""
     _, site, url = site_server
     if request.config.getoption("--built-site"):
         return site, load_build(site)[0]
-    return site, build_site(site, site_url=url)
+    return site, build_site(site, site_url=url, env=once_cache)
 
 
 def require_build(built_site):

@@ -79,11 +79,13 @@ def mkdocs_command() -> list[str]:
     return [str(script)]
 
 
-def build_site(site_dir: pathlib.Path, site_url: str | None = None) -> subprocess.CompletedProcess:
+def build_site(site_dir: pathlib.Path, site_url: str | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`mkdocs build --strict` of the whole site into site_dir, from the repository root, by the
-    console script; SITE_URL=site_url when given (else mkdocs.yml's default). What the build
-    printed and returned is kept beside the site, in `<site_dir>.build.json` (see load_build)."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    console script; SITE_URL=site_url when given (else mkdocs.yml's default); `env` adds to the
+    environment. What the build printed and returned is kept beside the site, in
+    `<site_dir>.build.json` (see load_build)."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
     env.pop("SITE_URL", None)
     if site_url is not None:
         env["SITE_URL"] = site_url
