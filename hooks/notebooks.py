@@ -47,7 +47,7 @@ FOOTNOTE_DEF = re.compile(r"^\[\^(?P<key>[^\]]+)\]:\s*", re.M)
 WORDS = {
     "zh": {
         "link": "下载本页的 Jupyter notebook",
-        "all": "全部页面",
+        "all": "所有页面（zip）",
         "answer": "answer = None  # 在这里写你的答案（要写函数的练习：先定义函数，再 answer = 函数名）",
         "missing": "没有安装 cnnref：在仓库目录里运行 `pip install -e .`，然后重启内核",
         "mismatch": "这个 notebook 由 cnnref {built} 生成，但安装的是 cnnref {{cnnref.__version__}}："
@@ -56,7 +56,7 @@ WORDS = {
     },
     "en": {
         "link": "Download this page as a Jupyter notebook",
-        "all": "all pages",
+        "all": "all pages (zip)",
         "answer": "answer = None  # your answer here (for a function: define it, then answer = its name)",
         "missing": "cnnref is not installed: run `pip install -e .` in the repository, then restart the kernel",
         "mismatch": "this notebook was made by cnnref {built}, but cnnref {{cnnref.__version__}} is installed: "
@@ -285,7 +285,7 @@ def on_page_content(html, page, config, files):
     href = get_relative_url(notebook_path(topic, lang), page.url)
     zip_href = get_relative_url(f"{FOLDER}-{lang}.zip", page.url)
     link = (f'<p class="cnnref-notebook"><a href="{href}" download="{topic.replace("/", "-")}.ipynb">'
-            f'{words["link"]}</a> · <a href="{zip_href}" download>{words["all"]} (zip)</a></p>')
+            f'{words["link"]}</a> · <a href="{zip_href}" download>{words["all"]}</a></p>')
     head, tail = html.split("</h1>", 1)
     return f"{head}</h1>\n{link}{tail}"
 

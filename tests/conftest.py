@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import pathlib
 import threading
 import urllib.parse
@@ -73,7 +74,8 @@ def once_cache(tmp_path_factory) -> dict[str, str]:
     test run: the site build and the notebooks' kernels share them, so an experiment runs once."""
     from cnnref.experiments import CACHE_VARIABLE
 
-    return {CACHE_VARIABLE: str(tmp_path_factory.mktemp("once-cache"))}
+    # a folder already named in the environment is kept (a site built earlier, --built-site, with it)
+    return {CACHE_VARIABLE: os.environ.get(CACHE_VARIABLE) or str(tmp_path_factory.mktemp("once-cache"))}
 
 
 @pytest.fixture(scope="session")
