@@ -178,8 +178,11 @@ def page_notebook(markdown: str, lang: str, version: str) -> nbformat.NotebookNo
     lines = markdown.splitlines()
     cells = [nbformat.v4.new_code_cell(version_cell(lang, version))]
     prose: list[str] = []
+    quote_end = 0  # lines before this index are an admonition's body: quoted
 
     def flush():
+        while prose and prose[-1].strip() in ("", ">"):  # a quote's or the prose's trailing blank lines
+            prose.pop()
         text = "\n".join(prose).strip("\n")
         if text.strip():
             cells.append(nbformat.v4.new_markdown_cell(markdown_text(text, lang)))
@@ -204,12 +207,12 @@ def page_notebook(markdown: str, lang: str, version: str) -> nbformat.NotebookNo
                     f'from cnnref.exercises import check\n\nprint(check("{exercise_id}", answer, lang="{lang}"))'))
                 i = end
                 continue
-            # any other admonition: a block quote with its title, its body one level out
+            # any other admonition: a block quote with its title; its body, one level out, quoted
+            # line by line (a fence in it still becomes a code cell)
             title = admonition.group("title") or admonition.group("type").capitalize()
-            prose.append(" " * indent + f"> **{title}**")
-            prose.append(" " * indent + ">")
-            inner = textwrap.dedent("\n".join(body)).splitlines()
-            lines[i + 1:end] = inner
+            prose.append(f"> **{title}**")
+            lines[i + 1:end] = textwrap.dedent("\n".join(body)).splitlines()
+            quote_end = end
             i += 1
             continue
         if fence:
@@ -223,7 +226,7 @@ def page_notebook(markdown: str, lang: str, version: str) -> nbformat.NotebookNo
                 prose.extend(textwrap.dedent("\n".join(lines[i:end + 1])).splitlines())
             i = end + 1
             continue
-        prose.append(line)
+        prose.append((f"> {line}" if line.strip() else ">") if i < quote_end else line)
         i += 1
     flush()
     nb = nbformat.v4.new_notebook(cells=cells)

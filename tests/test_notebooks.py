@@ -141,3 +141,54 @@ def test_download_link_next_to_the_title_gives_the_pages_notebook(browser, lang,
     with zipfile.ZipFile(download.value.path()) as archive:
         assert f"notebooks-{lang}/{topic}.ipynb" in archive.namelist()
     assert not browser.errors and not browser.external
+
+
+def test_the_hooks_examples():
+    import doctest
+
+    import hooks.notebooks
+
+    failures, tried = doctest.testmod(hooks.notebooks)
+    assert failures == 0 and tried >= 5
+
+
+def test_solutions_leave_no_trace_and_notes_keep_their_code():
+    from hooks.notebooks import page_notebook
+
+    page = textwrap.dedent('''\
+        # Title
+
+        !!! note "Careful"
+
+            A note, with code the site runs:
+
+            ```python exec="on" session="t"
+            y = 3
+            ```
+
+        **1.** Question.
+
+        ??? success "Solution"
+
+            ```python exec="on" source="above" result="text"
+            import numpy as np
+
+
+            def secret(x):
+                return x + 1
+
+
+            answer = secret
+            print(check("t/1", answer, lang="zh"))
+            assert check("t/1", answer, lang="zh").correct
+            ```
+
+        After the exercise.
+        ''')
+    nb = page_notebook(page, "zh", cnnref.__version__)
+    sources = [(c.cell_type, c.source) for c in nb.cells[1:]]
+    assert sources[0] == ("markdown", "# Title\n\n> **Careful**\n>\n> A note, with code the site runs:")
+    assert sources[1] == ("code", "y = 3")
+    assert sources[3][1].startswith("answer = None") and sources[4][1].endswith('print(check("t/1", answer, lang="zh"))')
+    assert sources[5] == ("markdown", "After the exercise.")
+    assert "secret" not in "".join(s for _, s in sources)
