@@ -131,7 +131,8 @@ def adaptive_avg_pool2d_backward(grad_output: ArrayLike, input_shape: tuple[int,
         ``grad_input`` of shape ``input_shape``, ``grad_output``'s dtype.
 
     Raises:
-        ValueError: shapes that do not fit.
+        ValueError: shapes that do not fit, or an empty ``grad_output`` outside the batch dim
+            (an output size of 0: torch refuses its gradient too).
 
     Examples:
         >>> adaptive_avg_pool2d_backward(np.ones((1, 1, 1, 2)), (1, 1, 1, 3))   # windows [0, 2), [1, 3)
@@ -143,6 +144,7 @@ def adaptive_avg_pool2d_backward(grad_output: ArrayLike, input_shape: tuple[int,
     if len(shape) not in (3, 4) or g.shape[:-2] != shape[:-2] or g.ndim != len(shape):
         raise ValueError(f"{func}: grad_output {g.shape} and input_shape {shape} do not fit: expected "
                          f"(N, C, H_out, W_out) and (N, C, H, W), or the same without N")
+    _args.nonempty(func, "grad_output", g, batched=g.ndim == 4)
     g, unbatched = _windows.batched(g, 2)
     gc, = _args.computed(g)
     (H, W), (H_out, W_out) = shape[-2:], g.shape[-2:]

@@ -240,6 +240,9 @@ class _BatchNorm(Module):
             # momentum=None: the cumulative average, each batch weighted 1/(number of batches so far)
             factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         use_batch = self.training or self.running_mean is None
+        if use_batch and x.size == x.shape[1]:
+            raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape "
+                             f"{tuple(x.shape)}")
         keep = not self.training or self.track_running_stats
         mean, var = (self.running_mean, self.running_var) if keep else (None, None)
         # evaluation mode reads the running statistics: keep a copy for backward (a later training
