@@ -10,11 +10,15 @@ average pooling: one mean per channel.
 
 from __future__ import annotations
 
+from typing import Sequence, Union
+
 import numpy as np
 
 from cnnref import _args, _windows, loops
 from cnnref._args import ArrayLike
 from cnnref._module import Module
+
+OutputSize = Union[int, None, Sequence[Union[int, None]]]
 
 __all__ = ["adaptive_avg_pool2d", "adaptive_avg_pool2d_loop", "adaptive_avg_pool2d_backward",
            "adaptive_windows", "AdaptiveAvgPool2d"]
@@ -77,7 +81,7 @@ def _pool(func, input, output_size, loop):
 
 
 @_args.quiet
-def adaptive_avg_pool2d(input: ArrayLike, output_size) -> np.ndarray:
+def adaptive_avg_pool2d(input: ArrayLike, output_size: OutputSize) -> np.ndarray:
     """2-d adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool2d``: the mean of
     each of ``H_out x W_out`` windows chosen to cover the input (see `adaptive_windows`).
 
@@ -107,7 +111,7 @@ def adaptive_avg_pool2d(input: ArrayLike, output_size) -> np.ndarray:
 
 
 @_args.quiet
-def adaptive_avg_pool2d_loop(input: ArrayLike, output_size) -> np.ndarray:
+def adaptive_avg_pool2d_loop(input: ArrayLike, output_size: OutputSize) -> np.ndarray:
     """`adaptive_avg_pool2d` with plain loops (`cnnref.loops.adaptive_avg_pool2d`): one window at
     a time. Same arguments, shapes and errors.
 
@@ -181,7 +185,7 @@ class AdaptiveAvgPool2d(Module):
                [0.25, 0.25]])
     """
 
-    def __init__(self, output_size) -> None:
+    def __init__(self, output_size: OutputSize) -> None:
         super().__init__()
         self.output_size = output_size
 
