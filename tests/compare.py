@@ -210,6 +210,40 @@ def elementwise_args(draw, dtype, special=None, batch=None, min_dims=0, dim=Fals
 
 
 @st.composite
+def batch_norm_args(draw, dtype, special=None, batch=None, spatial=None):
+    """``((x, weight, bias), kwargs)`` of batch_norm: ``x`` is ``(N, C, *)`` with ``spatial`` dims
+    after C (0 to 2 when None); running statistics (positive variance) are kwargs, so that torch
+    may update them in place, and are always given in evaluation mode; in training mode a channel
+    holds more than one value (torch refuses one) unless the batch is empty."""
+    n = draw(batch) if batch is not None else draw(st.integers(1, 3))
+    spatial = draw(st.integers(0, 2)) if spatial is None else spatial
+    shape = (n, draw(st.integers(1, 3))) + _ints(draw, spatial, 1, 3)
+    training = draw(st.booleans())
+    if training and n and np.prod(shape) // shape[1] == 1:
+        shape = (2,) + shape[1:]
+    c = shape[1]
+    x, = data(draw(SEEDS), dtype, shape, special=special)
+    x = np.asarray(x * dtype(draw(st.sampled_from([1, 30]))) + dtype(draw(st.sampled_from([0, 5]))), dtype=dtype)
+    w, b, mean, var = data(draw(SEEDS), dtype, (c,), (c,), (c,), (c,))
+    stats = not training or draw(st.booleans())
+    kwargs = dict(running_mean=mean if stats else None, running_var=(np.abs(var) + dtype(0.1)) if stats else None,
+                  training=training, momentum=draw(st.floats(0.0, 1.0)), eps=draw(st.sampled_from([1e-5, 1e-3, 0.1])))
+    return (x, w if draw(st.booleans()) else None, b if draw(st.booleans()) else None), kwargs
+
+
+@st.composite
+def adaptive_pool_args(draw, dtype, special=None, batch=None):
+    """``((x,), {"output_size": ...})``: any input size, any output size (larger, smaller, or None
+    for "keep this dim"), as an int or a pair. (Output size 0, whose gradient torch refuses, has
+    tests of its own.)"""
+    shape = _batch(draw, batch) + (draw(st.integers(1, 2)),) + _ints(draw, 2, 1, 7)
+    x, = data(draw(SEEDS), dtype, shape, special=special)
+    size = st.integers(1, 8)
+    output_size = draw(size) if draw(st.booleans()) else (draw(st.one_of(size, st.none())), draw(size))
+    return (x,), dict(output_size=output_size)
+
+
+@st.composite
 def linear_args(draw, dtype, special=None, batch=None):
     lead = _batch(draw, batch) if batch is not None else tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
     n_in, n_out = draw(st.integers(1, 5)), draw(st.integers(1, 5))
@@ -284,6 +318,16 @@ def _max_pool2d_backward(g, x, **kwargs):
     return (F.max_pool2d_backward(g, F.max_pool2d(x, **kwargs)[1], x.shape),)
 
 
+def _batch_norm(fn):
+    """batch_norm with the running statistics as keywords (positional in both libraries' signatures)."""
+    return lambda x, w, b, running_mean=None, running_var=None, **kw: fn(x, running_mean, running_var, w, b, **kw)
+
+
+def _batch_norm_backward(g, x, w, b, running_mean=None, running_var=None, training=False, momentum=0.1, eps=1e-5):
+    gx, gw, gb = F.batch_norm_backward(g, x, running_mean, running_var, w, training, eps)
+    return gx, None if w is None else gw, None if b is None else gb
+
+
 CONV = dict(special_dtypes=(np.float32, np.float64))      # NaN / inf in float16 conv: see conv_args
 OPS = {
     "conv1d": Op(F.conv1d, TF.conv1d, _conv(1), lambda g, x, w, b, **kw: F.conv1d_backward(g, x, w, **kw), **CONV),
@@ -318,6 +362,11 @@ OPS = {
     "cross_entropy": Op(F.cross_entropy, TF.cross_entropy, cross_entropy_args,
                         lambda g, x, t, **kw: (F.cross_entropy_backward(g, x, t, **kw), None)),
     "mse_loss": Op(F.mse_loss, TF.mse_loss, mse_args, lambda g, x, t, **kw: (F.mse_loss_backward(g, x, t, **kw), None)),
+    "batch_norm": Op(_batch_norm(F.batch_norm), _batch_norm(TF.batch_norm), lambda *a: batch_norm_args(*a),
+                     _batch_norm_backward),
+    "adaptive_avg_pool2d": Op(F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, lambda *a: adaptive_pool_args(*a),
+                              lambda g, x, **kw: (F.adaptive_avg_pool2d_backward(g, x.shape),)),
+    "adaptive_avg_pool2d_loop": Op(F.adaptive_avg_pool2d_loop, TF.adaptive_avg_pool2d, lambda *a: adaptive_pool_args(*a)),
 }
 
 
@@ -428,6 +477,29 @@ def _sequential(draw, dtype, special, batch):
     return make(nn), make(torch.nn), tuple(data(draw(SEEDS), dtype, (n, c, size, size), special=special))
 
 
+@st.composite
+def batch_norm_module(draw, nd, dtype, special, batch):
+    """BatchNorm1d/2d with any options, random weight, bias and running statistics, in training or
+    evaluation mode, with an input it accepts (nd: 1 or 2)."""
+    (x, _, _), kwargs = draw(batch_norm_args(dtype, special, batch, spatial=draw(st.sampled_from([0, 1]))
+                                             if nd == 1 else 2))
+    options = dict(momentum=draw(st.sampled_from([0.1, None, kwargs["momentum"]])), eps=kwargs["eps"],
+                   affine=draw(st.booleans()), track_running_stats=draw(st.booleans()))
+    if not options["track_running_stats"] and x.size == x.shape[1]:      # batch statistics of one value each
+        x = np.concatenate([x, x + dtype(1)])
+    ours, theirs = (getattr(m, f"BatchNorm{nd}d")(x.shape[1], **options) for m in (nn, torch.nn))
+    with torch.no_grad():
+        for t in theirs.parameters():
+            t.copy_(torch.from_numpy(data(draw(SEEDS), np.float32, tuple(t.shape))[0]))
+        if theirs.track_running_stats:
+            theirs.running_mean.copy_(torch.from_numpy(data(draw(SEEDS), np.float32, (x.shape[1],))[0]))
+            theirs.running_var.uniform_(0.5, 2.0)
+            theirs.num_batches_tracked.fill_(draw(st.integers(0, 3)))
+    if not kwargs["training"]:
+        ours.eval(), theirs.eval()
+    return ours, theirs, (x,)
+
+
 def _module(name, args, **options):
     return lambda dtype, special, batch: _layer(name, args, dtype, special, batch, **options)
 
@@ -449,6 +521,9 @@ MODULES = {
     "CrossEntropyLoss": _module("CrossEntropyLoss", cross_entropy_args),
     "MSELoss": _module("MSELoss", mse_args),
     "Sequential": _sequential,
+    "BatchNorm1d": lambda *a: batch_norm_module(1, *a),
+    "BatchNorm2d": lambda *a: batch_norm_module(2, *a),
+    "AdaptiveAvgPool2d": _module("AdaptiveAvgPool2d", lambda *a: adaptive_pool_args(*a)),
 }
 
 

@@ -340,7 +340,7 @@ def check_report(text: str, model, x: torch.Tensor, labels: list[str]) -> None:
     assert "http://" not in text and "https://" not in text and "<script" not in text
 
 
-FAMILIES = ["lenet5", "lenet1989", "caffe_lenet", "cnn", "googlenet", "alexnet", "zfnet", "vgg11"]
+FAMILIES = ["lenet5", "lenet1989", "caffe_lenet", "cnn", "googlenet", "alexnet", "zfnet", "vgg11", "nin", "resnet18"]
 
 
 def test_every_family_of_models_is_a_test_case():
@@ -405,14 +405,14 @@ def bad_checkpoints(tmp_path):
     torch.save(state, tmp_path / "state_dict.pt")
     torch.save({"format": CHECKPOINT_FORMAT, "model_name": "lenet5", "num_classes": 10,
                 "model": get_model("caffe_lenet").state_dict()}, tmp_path / "other.pt")
-    torch.save({"format": CHECKPOINT_FORMAT, "model_name": "resnet50", "num_classes": 10, "model": state},
+    torch.save({"format": CHECKPOINT_FORMAT, "model_name": "resnet9000", "num_classes": 10, "model": state},
                tmp_path / "unknown.pt")
     torch.save({"model": {"c1.weight": Payload(tmp_path / "marker")}}, tmp_path / "evil.pt")
     (tmp_path / "garbage.pt").write_bytes(b"\x80\x04garbage" * 10)
     return {
         "a state dict, not a checkpoint": (tmp_path / "state_dict.pt", "is not a cnnref checkpoint"),
         "weights of another model": (tmp_path / "other.pt", "do not fit lenet5 with 10 classes"),
-        "unknown architecture": (tmp_path / "unknown.pt", "names the architecture 'resnet50'"),
+        "unknown architecture": (tmp_path / "unknown.pt", "names the architecture 'resnet9000'"),
         "malicious pickle": (tmp_path / "evil.pt", "refusing to unpickle"),
         "not a checkpoint file": (tmp_path / "garbage.pt", "is not a readable checkpoint"),
         "missing": (tmp_path / "none.pt", "no checkpoint at"),
