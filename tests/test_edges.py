@@ -50,6 +50,8 @@ def test_float16_matches_torch(name, case):
 def test_modules_match_torch_on_empty_special_and_float16_input(name, case, dtype, special, empty):
     if name.startswith(("Conv", "Sequential")) and dtype == np.float16:
         special = None                            # backend-dependent in torch: see compare.conv_args
+    if name == "ConvTranspose2d" and dtype != np.float64:
+        special = None                            # and compare.TRANSPOSED
     check_layer(name, case.draw, dtype, special, st.just(0) if empty else None)
 
 
