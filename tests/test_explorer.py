@@ -13,29 +13,20 @@ on the English page word for word; on the Chinese page the calculator's Chinese 
 from __future__ import annotations
 
 import collections
-import functools
-import http.server
 import json
 import re
-import threading
 import urllib.parse
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from playwright.sync_api import sync_playwright
 
 from cnnref import nn, shapes
 from tests.docs_helpers import ROOT, page_url
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 MODES = ("conv", "transposed", "maxpool", "avgpool")
 DEFAULTS = dict(mode="conv", h="5", w="5", kh="3", kw="3", s="", p="0", d="1", g="1", cin="1", cout="1",
@@ -44,11 +35,6 @@ HEAT_LIMIT = 64  # the largest checkerboard map the explorer draws
 
 
 # --- the served site and one Chromium page ------------------------------------------------------
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
 
 class Visit:
     """One Chromium page; records console errors and every request to another host (aborted)."""
@@ -81,19 +67,13 @@ class Visit:
 
 
 @pytest.fixture(scope="module")
-def visit(built_site):
-    site, result = built_site
-    assert result.returncode == 0, result.stderr[-3000:]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=site))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
-        yield Visit(page, f"http://127.0.0.1:{server.server_address[1]}")
-        chromium.close()
-    server.shutdown()
-    server.server_close()
+def visit(chromium, served_site):
+    """One page of the session's Chromium on the served site (under its path prefix)."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield Visit(page, served_site)
+    context.close()
 
 
 # What the page carries after set(query), read in the page for many queries at once.

@@ -1,7 +1,7 @@
 """The "Look inside LeNet-5" page in Chromium, against torch.
 
 The built site (the session's `built_site`) is served on 127.0.0.1 and visited by Debian's
-Chromium through playwright, from a thread of its own (`tests.chromium_thread`). The reference is torch: `cnnref.models.lenet5` loaded with the
+Chromium through playwright (the session's `chromium`). The reference is torch: `cnnref.models.lenet5` loaded with the
 weights the site serves (`cnnref.lenet_asset.read_asset`), its children's outputs taken with
 forward hooks, and the inputs prepared by `cnnref.data.make_dataset` (the example button) or
 `cnnref.images` (a drawing, from the bitmap the page drew).
@@ -9,12 +9,9 @@ forward hooks, and the inputs prepared by `cnnref.data.make_dataset` (the exampl
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
 import pathlib
-import threading
 import urllib.parse
 
 import numpy as np
@@ -25,7 +22,6 @@ from cnnref.images import digit_from_ink, prepare_digit
 from cnnref.lenet_asset import read_asset, trained_lenet5, weights_bytes
 from cnnref.shapes import receptive_field
 from cnnref.summary import count_parameters
-from tests.chromium_thread import ChromiumThread, on_chromium_thread
 from tests.docs_helpers import ROOT
 
 pytestmark = pytest.mark.browser
@@ -37,11 +33,6 @@ TOLERANCE = 1e-4
 MEASURED: dict[str, object] = {}
 
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(built_site) -> pathlib.Path:
     folder, result = built_site
@@ -50,20 +41,14 @@ def site(built_site) -> pathlib.Path:
 
 
 @pytest.fixture(scope="module")
-def base(site):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def base(served_site):
+    """The served site's URL (under its path prefix), without the trailing slash."""
+    return served_site
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    thread = ChromiumThread()
-    yield thread
-    thread.close()
+@pytest.fixture(scope="module", autouse=True)
+def report_measured():
+    yield
     if MEASURED:
         print("\nlenet page, measured:", json.dumps(MEASURED, indent=1, default=str))
 
@@ -119,10 +104,10 @@ class Visit:
 @pytest.fixture(scope="module")
 def visit(chromium, base):
     """The English page in one browser context, shared by the tests that change its state."""
-    v = chromium.call(Visit, chromium.browser, base)
-    chromium.call(v.open, "/en/lenet/")
+    v = Visit(chromium, base)
+    v.open("/en/lenet/")
     yield v
-    chromium.call(v.close)
+    v.close()
 
 
 def torch_forward(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -176,7 +161,6 @@ def test_weights_asset_is_small_and_comes_from_the_pages_training_code(site, ref
 
 # --------------------------------------------------------------------------- the example button
 
-@on_chromium_thread
 def test_example_digits_give_torchs_inputs_logits_and_activations(chromium, visit, reference):
     model, _, _ = reference
     test = make_dataset("digits", "test")
@@ -240,7 +224,6 @@ def check_drawing(visit, model, worst) -> dict:
     return state
 
 
-@on_chromium_thread
 def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(chromium, visit, reference):
     model, _, _ = reference
     page, worst, strokes, predictions = visit.page, {}, 0, {}
@@ -264,7 +247,6 @@ def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(chromium, vi
     assert visit.errors == [] and visit.external == []
 
 
-@on_chromium_thread
 def test_trusted_mouse_drag_draws(chromium, visit, reference):
     """Real mouse input (playwright's, trusted, with coalesced events) reaches the same code."""
     model, _, _ = reference
@@ -282,7 +264,6 @@ def test_trusted_mouse_drag_draws(chromium, visit, reference):
     assert column[6:26].all()        # the vertical line is in the bitmap
 
 
-@on_chromium_thread
 def test_clear_empties_the_canvas_and_the_prediction(chromium, visit):
     page = visit.page
     page.click(f"{EXPLORER} .le-clear")
@@ -291,7 +272,6 @@ def test_clear_empties_the_canvas_and_the_prediction(chromium, visit):
     assert np.array(state["bitmap"]).sum() == 0 and state["input"] is None and state["activations"] is None
 
 
-@on_chromium_thread
 def test_preprocessing_equals_python_on_random_ink(chromium, visit):
     """The page's digitFromInk + prepareDigit against cnnref.images on inks of many shapes."""
     rng = np.random.default_rng(0)
@@ -311,7 +291,6 @@ def test_preprocessing_equals_python_on_random_ink(chromium, visit):
 
 # --------------------------------------------------------------------------- what the page shows
 
-@on_chromium_thread
 def test_shapes_and_parameter_counts_on_the_page_are_torchs(chromium, visit, reference):
     model, _, _ = reference
     page = visit.page
@@ -332,7 +311,6 @@ def test_shapes_and_parameter_counts_on_the_page_are_torchs(chromium, visit, ref
     assert page.locator(f"{EXPLORER} .le-filters canvas").count() == model.c1.out_channels
 
 
-@on_chromium_thread
 def test_pointing_at_a_position_marks_its_receptive_field(chromium, visit, reference):
     model, _, _ = reference
     page = visit.page
@@ -371,9 +349,8 @@ def test_pointing_at_a_position_marks_its_receptive_field(chromium, visit, refer
 # --------------------------------------------------------------------------- both languages, phones, speed
 
 @pytest.mark.parametrize("language, path", [("zh", "/lenet/"), ("en", "/en/lenet/")])
-@on_chromium_thread
 def test_page_loads_fast_without_errors_or_outside_requests(chromium, base, language, path):
-    visit = Visit(chromium.browser, base)
+    visit = Visit(chromium, base)
     try:
         paints = []
         for _ in range(3):  # the best of three loads: the machine may be busy with other work
@@ -398,10 +375,9 @@ def touch(cdp, kind: str, x: float, y: float | None = None) -> None:
 
 
 @pytest.mark.parametrize("language, path", [("zh", "/lenet/"), ("en", "/en/lenet/")])
-@on_chromium_thread
 def test_phone_width_touch_drawing(chromium, base, reference, language, path):
     model, _, _ = reference
-    visit = Visit(chromium.browser, base, width=375, touch=True)
+    visit = Visit(chromium, base, width=375, touch=True)
     try:
         page = visit.open(path)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375   # nothing sticks out
