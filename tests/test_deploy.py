@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.docs_helpers import DOCS, LANGUAGES, ROOT, markdown_parser, page_url, pages
-from tests.test_browser import WIDGET_CASES, check_page, check_widget, search_results
+from tests.site_checks import WIDGET_CASES, check_page, check_widget, search_results
 
 TOPICS = sorted(pages("zh"))
 OTHER = {"zh": "en", "en": "zh"}
