@@ -32,7 +32,6 @@ from cnnref.explain_html import MAP_SIDE, MAX_MAPS, activation_image, write_html
 from cnnref.images import area_weights, digit_from_ink, ink_from_picture, load_digit, prepare_digit, read_picture
 from cnnref.models import MODELS, get_model, make_cnn
 from cnnref.summary import summary
-from tests.chromium_thread import ChromiumThread
 from tests.docs_helpers import ROOT
 
 MEASURED: dict[str, object] = {}
@@ -513,13 +512,6 @@ def test_cli_in_a_fresh_process_prints_no_traceback(tmp_path, lenet_checkpoint):
 
 # --------------------------------------------------------------------------- the HTML in Chromium
 
-@pytest.fixture(scope="module")
-def chromium():
-    thread = ChromiumThread()
-    yield thread
-    thread.close()
-
-
 def explain_reports(folder: pathlib.Path, capsys, lenet_checkpoint) -> list[pathlib.Path]:
     make_checkpoint(folder / "g.pt", "googlenet")
     reports = []
@@ -535,7 +527,7 @@ def test_report_opens_from_file_without_network_or_errors(tmp_path, capsys, lene
     reports = explain_reports(tmp_path, capsys, lenet_checkpoint)
 
     def visit(report: pathlib.Path):
-        page = chromium.browser.new_page()
+        page = chromium.new_page()
         requests, errors = [], []
         page.on("request", lambda r: requests.append(r.url))
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
@@ -549,7 +541,7 @@ def test_report_opens_from_file_without_network_or_errors(tmp_path, capsys, lene
             page.close()
 
     for report in reports:
-        requests, errors, images, rows, content = chromium.call(visit, report)
+        requests, errors, images, rows, content = visit(report)
         assert images and all(images), report.name
         assert errors == [], report.name
         assert {urllib.parse.urlsplit(u).scheme for u in requests} <= {"file", "data"}
