@@ -1,10 +1,11 @@
 """The "Look inside LeNet-5" page in Chromium, against torch.
 
-The built site (the session's `built_site`) is served on 127.0.0.1 and visited by Debian's
-Chromium through playwright (the session's `chromium`). The reference is torch: `cnnref.models.lenet5` loaded with the
-weights the site serves (`cnnref.lenet_asset.read_asset`), its children's outputs taken with
-forward hooks, and the inputs prepared by `cnnref.data.make_dataset` (the example button) or
-`cnnref.images` (a drawing, from the bitmap the page drew).
+The built site, served on 127.0.0.1 under the suite's path prefix (`served_site`), is visited
+by the session's Chromium (`chromium`, tests/conftest.py) through playwright. The reference is
+torch: `cnnref.models.lenet5` loaded with the weights the site serves
+(`cnnref.lenet_asset.read_asset`), its children's outputs taken with forward hooks, and the
+inputs prepared by `cnnref.data.make_dataset` (the example button) or `cnnref.images` (a drawing,
+from the bitmap the page drew).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
-import urllib.parse
 
 import numpy as np
 import pytest
@@ -23,6 +23,7 @@ from cnnref.lenet_asset import read_asset, trained_lenet5, weights_bytes
 from cnnref.shapes import receptive_field
 from cnnref.summary import count_parameters
 from tests.docs_helpers import ROOT
+from tests.site_browser import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -40,14 +41,8 @@ def site(built_site) -> pathlib.Path:
     return pathlib.Path(folder)
 
 
-@pytest.fixture(scope="module")
-def base(served_site):
-    """The served site's URL (under its path prefix), without the trailing slash."""
-    return served_site
-
-
 @pytest.fixture(scope="module", autouse=True)
-def report_measured():
+def report_measurements():
     yield
     if MEASURED:
         print("\nlenet page, measured:", json.dumps(MEASURED, indent=1, default=str))
@@ -59,33 +54,14 @@ def reference(site):
     return read_asset(site / "assets" / "lenet5")
 
 
-class Visit:
-    """One browser context and page; records requests outside the server, console errors and page errors."""
-
-    def __init__(self, browser, base: str, width: int = 1280, touch: bool = False):
-        self.base = base
-        self.context = browser.new_context(viewport={"width": width, "height": 900}, has_touch=touch, is_mobile=touch)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(30_000)
-        self.external: list[str] = []
-        self.errors: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.context.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status} {r.url}"))
-
-    def _route(self, route):
-        url = route.request.url
-        if url.startswith(self.base + "/") or urllib.parse.urlsplit(url).scheme in ("data", "blob", "about"):
-            route.continue_()
-        else:
-            self.external.append(url)
-            route.abort()
+class LenetPage(Browser):
+    """A Browser whose visits wait until the page's LeNet-5 is ready, and that reads what it shows.
+    Its logs gather every visit's (open does not clear them)."""
 
     def open(self, path: str):
-        self.page.goto(self.base + path)
-        self.page.wait_for_selector(f"{EXPLORER}[data-state=ready]")
-        return self.page
+        page = super().open(path, width=self.page.viewport_size["width"], fresh=False)
+        page.wait_for_selector(f"{EXPLORER}[data-state=ready]")
+        return page
 
     def state(self) -> dict:
         """What the page shows now: logits, predicted class, input, activations, bitmap, source."""
@@ -97,14 +73,11 @@ class Visit:
                      bitmap: window.cnnref.bitmap()}};
         }}""")
 
-    def close(self):
-        self.context.close()
-
 
 @pytest.fixture(scope="module")
-def visit(chromium, base):
+def visit(chromium, served_site):
     """The English page in one browser context, shared by the tests that change its state."""
-    v = Visit(chromium, base)
+    v = LenetPage.new(chromium, served_site, height=900)
     v.open("/en/lenet/")
     yield v
     v.close()
@@ -161,7 +134,7 @@ def test_weights_asset_is_small_and_comes_from_the_pages_training_code(site, ref
 
 # --------------------------------------------------------------------------- the example button
 
-def test_example_digits_give_torchs_inputs_logits_and_activations(chromium, visit, reference):
+def test_example_digits_give_torchs_inputs_logits_and_activations(visit, reference):
     model, _, _ = reference
     test = make_dataset("digits", "test")
     page, worst = visit.page, {}
@@ -224,7 +197,7 @@ def check_drawing(visit, model, worst) -> dict:
     return state
 
 
-def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(chromium, visit, reference):
+def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(visit, reference):
     model, _, _ = reference
     page, worst, strokes, predictions = visit.page, {}, 0, {}
     types = ["mouse", "pen", "touch"]
@@ -247,7 +220,7 @@ def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(chromium, vi
     assert visit.errors == [] and visit.external == []
 
 
-def test_trusted_mouse_drag_draws(chromium, visit, reference):
+def test_trusted_mouse_drag_draws(visit, reference):
     """Real mouse input (playwright's, trusted, with coalesced events) reaches the same code."""
     model, _, _ = reference
     page = visit.page
@@ -264,7 +237,7 @@ def test_trusted_mouse_drag_draws(chromium, visit, reference):
     assert column[6:26].all()        # the vertical line is in the bitmap
 
 
-def test_clear_empties_the_canvas_and_the_prediction(chromium, visit):
+def test_clear_empties_the_canvas_and_the_prediction(visit):
     page = visit.page
     page.click(f"{EXPLORER} .le-clear")
     page.wait_for_function(f"() => !document.querySelector('{EXPLORER}').hasAttribute('data-logits')")
@@ -272,7 +245,7 @@ def test_clear_empties_the_canvas_and_the_prediction(chromium, visit):
     assert np.array(state["bitmap"]).sum() == 0 and state["input"] is None and state["activations"] is None
 
 
-def test_preprocessing_equals_python_on_random_ink(chromium, visit):
+def test_preprocessing_equals_python_on_random_ink(visit):
     """The page's digitFromInk + prepareDigit against cnnref.images on inks of many shapes."""
     rng = np.random.default_rng(0)
     inks = [rng.random((32, 32)) * (rng.random((32, 32)) < 0.1) for _ in range(5)]
@@ -291,7 +264,7 @@ def test_preprocessing_equals_python_on_random_ink(chromium, visit):
 
 # --------------------------------------------------------------------------- what the page shows
 
-def test_shapes_and_parameter_counts_on_the_page_are_torchs(chromium, visit, reference):
+def test_shapes_and_parameter_counts_on_the_page_are_torchs(visit, reference):
     model, _, _ = reference
     page = visit.page
     page.fill(f"{EXPLORER} input[name=k]", "3")
@@ -311,7 +284,7 @@ def test_shapes_and_parameter_counts_on_the_page_are_torchs(chromium, visit, ref
     assert page.locator(f"{EXPLORER} .le-filters canvas").count() == model.c1.out_channels
 
 
-def test_pointing_at_a_position_marks_its_receptive_field(chromium, visit, reference):
+def test_pointing_at_a_position_marks_its_receptive_field(visit, reference):
     model, _, _ = reference
     page = visit.page
     windows = [(n, m) for n, m in model.named_children() if hasattr(m, "kernel_size")]
@@ -349,8 +322,8 @@ def test_pointing_at_a_position_marks_its_receptive_field(chromium, visit, refer
 # --------------------------------------------------------------------------- both languages, phones, speed
 
 @pytest.mark.parametrize("language, path", [("zh", "/lenet/"), ("en", "/en/lenet/")])
-def test_page_loads_fast_without_errors_or_outside_requests(chromium, base, language, path):
-    visit = Visit(chromium, base)
+def test_page_loads_fast_without_errors_or_outside_requests(chromium, served_site, language, path):
+    visit = LenetPage.new(chromium, served_site, height=900)
     try:
         paints = []
         for _ in range(3):  # the best of three loads: the machine may be busy with other work
@@ -375,9 +348,9 @@ def touch(cdp, kind: str, x: float, y: float | None = None) -> None:
 
 
 @pytest.mark.parametrize("language, path", [("zh", "/lenet/"), ("en", "/en/lenet/")])
-def test_phone_width_touch_drawing(chromium, base, reference, language, path):
+def test_phone_width_touch_drawing(chromium, served_site, reference, language, path):
     model, _, _ = reference
-    visit = Visit(chromium, base, width=375, touch=True)
+    visit = LenetPage.new(chromium, served_site, width=375, height=900, touch=True)
     try:
         page = visit.open(path)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375   # nothing sticks out
@@ -388,7 +361,7 @@ def test_phone_width_touch_drawing(chromium, base, reference, language, path):
         page.click(f"{EXPLORER} .le-clear")
         page.wait_for_function(f"() => !document.querySelector('{EXPLORER}').hasAttribute('data-logits')")
         scroll = page.evaluate("() => window.scrollY")
-        cdp = visit.context.new_cdp_session(page)
+        cdp = page.context.new_cdp_session(page)
         x = box["x"] + 0.5 * box["width"]
         touch(cdp, "touchStart", x, box["y"] + 0.15 * box["height"])
         for f in np.linspace(0.15, 0.85, 10):
