@@ -283,13 +283,14 @@ def _rows_bt(d, axis, out):
     np.subtract(d1, d3, out=out[3])
 
 
-def winograd(x, w, b, stride, pads, dilation, groups, chunk: int = 1):
+def winograd(x, w, b, stride, pads, dilation, groups, chunk: int | None = None):
     """Winograd F(2×2, 3×3): every 2×2 output tile from its 4×4 input tile with 16 multiplies per
     channel pair instead of 36. Transforms ``V = Bᵀ d B`` (input tile), ``U = G g Gᵀ`` (filter),
     ``Y = Aᵀ M A`` with ``M[ξ, ν] = sum_c V[ξ, ν, tile, c] U[ξ, ν, c, o]``: 16 matrix products.
 
     The transforms are additions over arrays several times the input's size; they run ``chunk``
-    images at a time so that those arrays stay in the CPU's cache between the steps.
+    images at a time so that those arrays stay in the CPU's cache between the steps (default: about
+    256 tiles per chunk, enough rows for the 16 matrix products to run at the BLAS's speed).
 
     Examples:
         >>> x, w = np.arange(16.0).reshape(1, 1, 4, 4), np.ones((1, 1, 3, 3))
@@ -307,7 +308,7 @@ def winograd(x, w, b, stride, pads, dilation, groups, chunk: int = 1):
     dt = x.dtype
     U = np.einsum("xi,ocij,yj->xyoc", WINOGRAD_G, w, WINOGRAD_G)    # G g Gᵀ: (4, 4, C_out, Cg)
     U = np.ascontiguousarray(U.reshape(16, G, Og, Cg).transpose(0, 1, 3, 2)).astype(dt)   # (16, G, Cg, Og)
-    n = max(1, min(N, chunk))
+    n = max(1, min(N, 256 // (Th * Tw) if chunk is None else chunk))
     xp = np.zeros((G, n, Hp, Wp, Cg), dtype=dt)                     # padded, channels last; borders stay 0
     half = np.empty((4, G * n, Th, Wp, Cg), dtype=dt)
     V = np.empty((4, 4, G * n, Th, Tw, Cg), dtype=dt)

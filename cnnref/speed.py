@@ -21,7 +21,7 @@ from cnnref import optim
 from cnnref.timing import Pair, Timing, compare, measure, threads
 
 __all__ = ["ConvCase", "conv2d_case", "CONV_CASES", "conv2d_vs_torch", "algorithms_vs_torch", "gemm_floor",
-           "loop_vs_im2col", "OPTIMIZERS", "optimizer_shapes",
+           "loop_vs_im2col", "train_epoch_vs_torch", "OPTIMIZERS", "optimizer_shapes",
            "optimizer_step_vs_torch", "peak_bytes"]
 
 
@@ -277,3 +277,52 @@ def peak_bytes(fn: Callable[[], object]) -> int:
         return tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
+
+
+def train_epoch_vs_torch(model: str = "lenet5", batches: int = 20, batch_size: int = 64, repeat: int = 7,
+                         n_threads: int = 1) -> Pair:
+    """Time one epoch of `cnnref.train.train_one_epoch` against the bare torch loop, on the CPU.
+
+    Both train their own copy of the same model (``cnnref.models.get_model(model)``, 32x32 inputs)
+    on the same batches with the same SGD optimizer (lr 0.01, momentum 0.9). The bare loop is
+    ``zero_grad, loss = cross_entropy(net(x), y), loss.backward(), step`` per batch; ours adds
+    autocast (off), a disabled GradScaler and the running loss and accuracy. Before timing, one
+    epoch of each from the same weights must end at the same weights.
+
+    Examples:
+        >>> pair = train_epoch_vs_torch(batches=2, batch_size=4, repeat=1)
+        >>> pair.ratio > 0
+        True
+    """
+    from cnnref.models import get_model
+    from cnnref.train import make_optimizer, train_one_epoch
+
+    gen = torch.Generator().manual_seed(0)
+    data = [(torch.randn(batch_size, 1, 32, 32, generator=gen), torch.randint(0, 10, (batch_size,), generator=gen))
+            for _ in range(batches)]
+    cpu = torch.device("cpu")
+    torch.manual_seed(0)
+    ours_net = get_model(model, num_classes=10)
+    theirs_net = get_model(model, num_classes=10)
+    theirs_net.load_state_dict(ours_net.state_dict())
+    ours_opt = make_optimizer(ours_net.parameters(), "sgd", lr=0.01, momentum=0.9)
+    theirs_opt = torch.optim.SGD(theirs_net.parameters(), lr=0.01, momentum=0.9)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+
+    def ours():
+        train_one_epoch(ours_net, data, ours_opt, scaler, cpu)
+
+    def theirs():
+        theirs_net.train()
+        for x, y in data:
+            theirs_opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(theirs_net(x), y)
+            loss.backward()
+            theirs_opt.step()
+
+    with threads(n_threads):
+        ours()
+        theirs()
+        for (name, p), q in zip(ours_net.named_parameters(), theirs_net.parameters()):
+            _close(f"train_one_epoch {name}", p.detach().numpy(), q.detach().numpy(), tol=1e-5)
+        return compare(ours, theirs, repeat=repeat)
