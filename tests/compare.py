@@ -368,6 +368,8 @@ def algorithm_args(draw, algorithm, dtype, batch=None):
     x, = data(draw(SEEDS), dtype, (n, c_in) + size)
     w, b = data(draw(SEEDS), dtype, (c_out, c_in // groups) + kernel, (c_out,))
     kwargs = dict(stride=stride, padding=amount if padding == "ints" else padding, dilation=dilation, groups=groups)
+    if batch is None and n == 1 and draw(st.booleans()):
+        x = x[0]                                     # an unbatched (C_in, H, W) input
     return (x, w, b if draw(st.booleans()) else None), kwargs
 
 
