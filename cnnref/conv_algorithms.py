@@ -270,17 +270,25 @@ def shift_backward(g, x, w, pads, dilation, groups):
 
 
 # ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
-def _rows_bt(d, axis, out):
-    """``Bᵀ d`` along ``axis`` for every tile at once: ``d`` holds the padded input, tile ``t``'s
-    four entries at ``2t .. 2t+3``; ``out[a]`` gets row ``a`` of the product (Bᵀ's rows
-    ``d0 - d2``, ``d1 + d2``, ``d2 - d1``, ``d1 - d3``: additions only)."""
-    n = out.shape[2 + axis]
-    take = [lambda r: d[:, r:r + 2 * n:2], lambda r: d[:, :, r:r + 2 * n:2]][axis]
-    d0, d1, d2, d3 = (take(r) for r in range(4))
+def _bt(d0, d1, d2, d3, out):
+    """``Bᵀ d`` for every tile at once, ``d0 .. d3`` the tiles' four rows (or columns): Bᵀ's rows are
+    ``d0 - d2``, ``d1 + d2``, ``d2 - d1``, ``d1 - d3``, additions only, written into ``out[0 .. 3]``."""
     np.subtract(d0, d2, out=out[0])
     np.add(d1, d2, out=out[1])
     np.subtract(d2, d1, out=out[2])
     np.subtract(d1, d3, out=out[3])
+
+
+def _parity_fills(size, before):
+    """For each parity p of a padded coordinate ``2t + p``: the input slice that lands there and the
+    range of ``t`` it fills (``before`` zeros in front of an input of ``size``)."""
+    fills = []
+    for p in range(2):
+        first = (p - before) % 2                 # the first input index whose padded index has parity p
+        count = len(range(first, size, 2))
+        start = (first + before) // 2
+        fills.append((slice(first, size, 2), slice(start, start + count)))
+    return fills
 
 
 def winograd(x, w, b, stride, pads, dilation, groups, chunk: int | None = None):
@@ -288,9 +296,12 @@ def winograd(x, w, b, stride, pads, dilation, groups, chunk: int | None = None):
     channel pair instead of 36. Transforms ``V = Bᵀ d B`` (input tile), ``U = G g Gᵀ`` (filter),
     ``Y = Aᵀ M A`` with ``M[ξ, ν] = sum_c V[ξ, ν, tile, c] U[ξ, ν, c, o]``: 16 matrix products.
 
-    The transforms are additions over arrays several times the input's size; they run ``chunk``
-    images at a time so that those arrays stay in the CPU's cache between the steps (default: about
-    256 tiles per chunk, enough rows for the 16 matrix products to run at the BLAS's speed).
+    Tile ``(t, u)`` reads padded rows ``2t .. 2t+3`` and columns ``2u .. 2u+3``. The padded input is
+    stored split by the parity of its row and of its column, channels last, so that row ``2t + a``
+    of every tile at once is one slice (parity ``a % 2``, tiles ``t + a // 2``) and each step of the
+    transforms is an addition of whole slices. The transforms run ``chunk`` images at a time so
+    that their arrays stay in the CPU's cache between the steps (default: about 256 tiles per
+    chunk, enough rows for the 16 matrix products to run at the BLAS's speed).
 
     Examples:
         >>> x, w = np.arange(16.0).reshape(1, 1, 4, 4), np.ones((1, 1, 3, 3))
@@ -304,24 +315,28 @@ def winograd(x, w, b, stride, pads, dilation, groups, chunk: int | None = None):
     (top, bottom), (left, right) = pads
     H_out, W_out = H + top + bottom - 2, W + left + right - 2
     Th, Tw = -(-H_out // 2), -(-W_out // 2)                         # tiles; the last may stick out: zeros
-    Hp, Wp = 2 * Th + 2, 2 * Tw + 2
     dt = x.dtype
     U = np.einsum("xi,ocij,yj->xyoc", WINOGRAD_G, w, WINOGRAD_G)    # G g Gᵀ: (4, 4, C_out, Cg)
     U = np.ascontiguousarray(U.reshape(16, G, Og, Cg).transpose(0, 1, 3, 2)).astype(dt)   # (16, G, Cg, Og)
     n = max(1, min(N, 256 // (Th * Tw) if chunk is None else chunk))
-    xp = np.zeros((G, n, Hp, Wp, Cg), dtype=dt)                     # padded, channels last; borders stay 0
-    half = np.empty((4, G * n, Th, Wp, Cg), dtype=dt)
-    V = np.empty((4, 4, G * n, Th, Tw, Cg), dtype=dt)
+    xs = np.zeros((G, n, 2, Th + 1, 2, Tw + 1, Cg), dtype=dt)       # [.., p, t, q, u, c]: padded (2t+p, 2u+q)
+    half = np.empty((4, G, n, Th, 2, Tw + 1, Cg), dtype=dt)
+    V = np.empty((4, 4, G, n, Th, Tw, Cg), dtype=dt)
     M = np.empty((16, G, n * Th * Tw, Og), dtype=dt)
     P = np.empty((2, 4, G, n, Th, Tw, Og), dtype=dt)
     Y = np.empty((G, n, Th, 2, Tw, 2, Og), dtype=dt)
     out = np.empty((N, C_out, H_out, W_out), dtype=dt)
+    fills = [(p, q, rows, cols, ts, us) for p, (rows, ts) in enumerate(_parity_fills(H, top))
+             for q, (cols, us) in enumerate(_parity_fills(W, left))]
     for n0 in range(0, N, n):
         m = min(n, N - n0)
-        xp[:, :m, top:top + H, left:left + W] = x[n0:n0 + m].reshape(m, G, Cg, H, W).transpose(1, 0, 3, 4, 2)
-        _rows_bt(xp.reshape(G * n, Hp, Wp, Cg), 0, half)            # Bᵀ d
+        xm = x[n0:n0 + m].reshape(m, G, Cg, H, W)
+        for p, q, rows, cols, ts, us in fills:
+            xs[:, :m, p, ts, q, us] = xm[:, :, :, rows, cols].transpose(1, 0, 3, 4, 2)
+        _bt(xs[:, :, 0, :Th], xs[:, :, 1, :Th], xs[:, :, 0, 1:], xs[:, :, 1, 1:], half)      # Bᵀ d
         for a in range(4):
-            _rows_bt(half[a], 1, V[a])                              # (Bᵀ d) B
+            h = half[a]
+            _bt(h[:, :, :, 0, :Tw], h[:, :, :, 1, :Tw], h[:, :, :, 0, 1:], h[:, :, :, 1, 1:], V[a])   # (Bᵀ d) B
         np.matmul(V.reshape(16, G, n * Th * Tw, Cg), U, out=M)      # the 16 products over channels
         Mv = M.reshape(4, 4, G, n, Th, Tw, Og)
         np.add(Mv[0], Mv[1], out=P[0])                              # Aᵀ M: m0 + m1 + m2, m1 - m2 - m3
