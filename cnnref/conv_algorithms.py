@@ -7,7 +7,7 @@ shape); the default, ``"im2col"``, is the path `conv2d` has always taken. The ke
 ``x: (N, C_in, H, W) -> (N, C_out, H_out, W_out)``, ``w: (C_out, C_in/groups, kH, kW)``,
 ``b: (C_out,)`` or None, ``pads = ((top, bottom), (left, right))``; `conv2d` checks the arguments,
 and `check` refuses a case outside an algorithm's domain. Multiply-adds for ``N·C_out·H_out·W_out``
-outputs of ``C_in/groups·kH·kW`` taps each (``MACS`` below):
+outputs of ``C_in/groups·kH·kW`` taps each (`macs` counts them):
 
 - direct and im2col: all of them; im2col copies every window once into a matrix ``kH·kW`` times
   the input's size, then makes one matrix product of it.
@@ -72,7 +72,6 @@ def check(func: str, algorithm, x: np.ndarray, w: np.ndarray, stride, dilation, 
     """
     if not isinstance(algorithm, str) or algorithm not in CHOICES:
         raise ValueError(f"{func}: algorithm must be one of {', '.join(map(repr, CHOICES))}, got {algorithm!r}")
-    finite = None
     if algorithm == "auto":
         finite = bool(np.isfinite(x).all() and np.isfinite(w).all())
         return pick(w.shape[2:], stride, dilation, w.shape[1], w.shape[0] // groups, finite)
@@ -112,7 +111,7 @@ def pick(kernel, stride, dilation, c_in_per_group: int, c_out_per_group: int, fi
     return "im2col"
 
 
-def macs(algorithm: str, x_shape, w_shape, out_shape, groups: int = 1) -> int:
+def macs(algorithm: str, x_shape, w_shape, out_shape) -> int:
     """Multiply-adds of ``algorithm`` for one call (the FFT's: its complex products counted as 4
     real ones, and ``n·log2(n)`` per transform of ``n`` points; shift's: the stride-1 layout).
 
@@ -120,7 +119,7 @@ def macs(algorithm: str, x_shape, w_shape, out_shape, groups: int = 1) -> int:
         >>> macs("im2col", (1, 8, 8, 8), (8, 8, 3, 3), (1, 8, 8, 8)), macs("winograd", (1, 8, 8, 8), (8, 8, 3, 3), (1, 8, 8, 8))
         (36864, 16384)
     """
-    N, C, H, W = x_shape
+    N, C = x_shape[:2]
     O, Cg, kH, kW = w_shape
     Ho, Wo = out_shape[-2:]
     if algorithm in ("direct", "im2col"):
@@ -139,12 +138,15 @@ def macs(algorithm: str, x_shape, w_shape, out_shape, groups: int = 1) -> int:
 
 # ----------------------------------------------------------------------------- shift-and-accumulate
 def _gemm_add(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> None:
-    """``c += a @ b`` in place, one BLAS gemm with beta = 1; ``c`` C-contiguous. NumPy's matmul
-    always overwrites its ``out``, and adding its result afterwards would pass over ``c`` again,
-    so the BLAS routine is called directly (SciPy exposes it): as column-major matrices the
-    transposes ``cᵀ += bᵀ aᵀ`` are views of the row-major arrays, nothing is copied."""
+    """``c += a @ b`` in place, one BLAS gemm with beta = 1. NumPy's matmul always overwrites its
+    ``out``, and adding its result afterwards would pass over ``c`` again, so the BLAS routine is
+    called directly (SciPy exposes it): as column-major matrices the transposes ``cᵀ += bᵀ aᵀ``
+    are views of the row-major arrays, nothing is copied. Were ``c`` not C-contiguous, SciPy
+    would work on a copy: then the result is written back."""
     gemm = blas.get_blas_funcs("gemm", (c,))
-    gemm(1.0, b.T, a.T, beta=1.0, c=c.T, overwrite_c=1)
+    result = gemm(1.0, b.T, a.T, beta=1.0, c=c.T, overwrite_c=1)
+    if not np.shares_memory(result, c):
+        c[...] = result.T
 
 
 def _channels_last(x: np.ndarray, pads, groups: int) -> np.ndarray:
