@@ -241,6 +241,9 @@ def conv2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike,
       one matrix product with the im2col matrix of ``input``.
     - ``grad_bias[o] = sum_{n, y, x} grad_output[n, o, y, x]``.
 
+    At stride 1 (and a finite input and weight) both products are split by kernel tap and
+    computed over shifted views of the input, without the im2col matrix
+    (`cnnref.conv_algorithms.shift_backward`); the numbers are the same to rounding.
     ``stride``, ``padding``, ``dilation`` and ``groups`` are as in the forward call.
 
     Args:
