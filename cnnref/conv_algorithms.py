@@ -184,11 +184,7 @@ def shift(x, w, b, stride, pads, dilation, groups):
     Hp, Wp = H + top + bottom, W + left + right
     P = Hp * Wp
     slack = (kH - 1) * dH * Wp + (kW - 1) * dW                     # how far the last tap reads past the end
-    if slack or top or bottom or left or right:
-        flat = np.zeros(N * C_in * P + slack, dtype=x.dtype)
-        flat[:N * C_in * P].reshape(N, C_in, Hp, Wp)[:, :, top:top + H, left:left + W] = x
-    else:                                                           # a 1x1 kernel without padding: x as it is
-        flat = np.ascontiguousarray(x).reshape(-1)
+    flat = _padded_flat(x, pads, slack)
     taps = np.ascontiguousarray(w.reshape(G, Og, Cg, kH, kW).transpose(0, 3, 4, 1, 2))   # (G, kH, kW, Og, Cg)
     out = np.empty((N, C_out, P), dtype=x.dtype)
     out[...] = 0 if b is None else b[:, None]
@@ -227,12 +223,27 @@ def _shift_strided(x, w, b, stride, pads, dilation, groups):
     return np.ascontiguousarray(out.transpose(1, 0, 4, 2, 3)).reshape(N, C_out, H_out, W_out)
 
 
+def _padded_flat(x, pads, slack):
+    """Each image of ``x`` zero-padded, all of them in one flat array, then ``slack`` zeros (as
+    `shift` reads them); ``x`` itself, flattened, where there is nothing to add."""
+    N, C, H, W = x.shape
+    (top, bottom), (left, right) = pads
+    if not (slack or top or bottom or left or right):
+        return np.ascontiguousarray(x).reshape(-1)
+    Hp, Wp = H + top + bottom, W + left + right
+    flat = np.zeros(N * C * Hp * Wp + slack, dtype=x.dtype)
+    flat[:N * C * Hp * Wp].reshape(N, C, Hp, Wp)[:, :, top:top + H, left:left + W] = x
+    return flat
+
+
 def shift_backward(g, x, w, pads, dilation, groups):
     """Gradients of a stride-1 convolution by shifts: ``(grad_input, grad_weight, grad_bias)``.
 
-    With the output gradient written on the padded grid (zero at the dropped positions), tap
-    ``(i, j)``'s weight gradient is one matrix product of it with that tap's slice of the input,
-    and the padded input's gradient adds it, times the tap's weights, into the same slice.
+    The output gradient is written on the padded grid, zero at the positions `shift` drops. Then,
+    per image and tap ``(i, j)``, with ``xs`` the input read ``i·dH·Wp + j·dW`` elements on (the
+    view `shift` multiplies): ``grad_weight[:, :, i, j] += g @ xsᵀ``, and the padded input's
+    gradient, read at the same offset, ``+= w[:, :, i, j]ᵀ @ g``. Where that view runs into the
+    next row or image it meets only the zeros of the dropped positions.
 
     Examples:
         >>> gx, gw, gb = shift_backward(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)),
@@ -245,30 +256,32 @@ def shift_backward(g, x, w, pads, dilation, groups):
     N, C_in, H, W = x.shape
     C_out, Cg, kH, kW = w.shape
     G, Og = groups, C_out // groups
-    dH, dW = dilation
-    xp = _channels_last(x, pads, G)                               # (G, N, Hp, Wp, Cg)
-    Hp, Wp = xp.shape[2:4]
+    (dH, dW), ((top, bottom), (left, right)) = dilation, pads
+    Hp, Wp = H + top + bottom, W + left + right
+    P = Hp * Wp
     H_out, W_out = g.shape[-2:]
-    rows = N * Hp * Wp
-    L = rows - (kH - 1) * dH * Wp - (kW - 1) * dW
-    g_grid = np.zeros((G, N, Hp, Wp, Og), dtype=g.dtype)          # the output gradient on the padded grid
-    g_grid[:, :, :H_out, :W_out] = g.reshape(N, G, Og, H_out, W_out).transpose(1, 0, 3, 4, 2)
-    g_rows = g_grid.reshape(G, rows, Og)[:, :L]
-    flat = xp.reshape(G, rows, Cg)
-    taps = np.ascontiguousarray(w.reshape(G, Og, Cg, kH, kW).transpose(0, 3, 4, 1, 2))   # (G, kH, kW, Og, Cg)
-    grad_w = np.empty((G, kH, kW, Og, Cg), dtype=x.dtype)
-    grad_xp = np.zeros((G, rows, Cg), dtype=x.dtype)
-    for gi in range(G):
-        for i in range(kH):
-            for j in range(kW):
-                o = i * dH * Wp + j * dW
-                np.matmul(g_rows[gi].T, flat[gi, o:o + L], out=grad_w[gi, i, j])
-                _gemm_add(g_rows[gi], taps[gi, i, j], grad_xp[gi, o:o + L])
-    (top, bottom), (left, right) = pads
-    grad_x = grad_xp.reshape(G, N, Hp, Wp, Cg)[:, :, top:top + H, left:left + W]
-    grad_x = np.ascontiguousarray(grad_x.transpose(1, 0, 4, 2, 3)).reshape(N, C_in, H, W)
-    grad_w = np.ascontiguousarray(grad_w.transpose(0, 3, 4, 1, 2)).reshape(w.shape)
-    return grad_x, grad_w, g.sum(axis=(0, 2, 3))
+    slack = (kH - 1) * dH * Wp + (kW - 1) * dW
+    flat = _padded_flat(x, pads, slack)
+    g_grid = np.zeros((N, C_out, Hp, Wp), dtype=g.dtype)
+    g_grid[:, :, :H_out, :W_out] = g
+    g_grid = g_grid.reshape(N, C_out, P)
+    grad_flat = np.zeros(N * C_in * P + slack, dtype=x.dtype)      # the padded input's gradient
+    taps_t = np.ascontiguousarray(w.reshape(G, Og, Cg, kH, kW).transpose(0, 3, 4, 2, 1))   # (G, kH, kW, Cg, Og)
+    grad_w = np.zeros((G, kH, kW, Og, Cg), dtype=x.dtype)
+    step = flat.strides[0]
+    for n in range(N):
+        for gi in range(G):
+            gn = g_grid[n, gi * Og:(gi + 1) * Og]                   # (Og, Hp*Wp)
+            for i in range(kH):
+                for j in range(kW):
+                    start = (n * C_in + gi * Cg) * P + i * dH * Wp + j * dW
+                    shifted = np.lib.stride_tricks.as_strided(flat[start:], (Cg, P), (P * step, step))
+                    _gemm_add(gn, shifted.T, grad_w[gi, i, j])
+                    target = np.lib.stride_tricks.as_strided(grad_flat[start:], (Cg, P), (P * step, step))
+                    _gemm_add(taps_t[gi, i, j], gn, target)
+    grad_x = grad_flat[:N * C_in * P].reshape(N, C_in, Hp, Wp)[:, :, top:top + H, left:left + W]
+    grad_w = grad_w.transpose(0, 3, 4, 1, 2).reshape(w.shape)
+    return np.ascontiguousarray(grad_x), np.ascontiguousarray(grad_w), g.sum(axis=(0, 2, 3))
 
 
 # ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
