@@ -3,7 +3,8 @@
 - Convolution (in `cnnref._conv`, `cnnref._conv_transpose`): `conv1d`, `conv2d`,
   `conv_transpose1d`, `conv_transpose2d`, `unfold` (im2col), `fold` (col2im), the loop
   versions `conv2d_loop`, `conv_transpose2d_loop`, and the gradients `conv1d_backward`,
-  `conv2d_backward`, `conv_transpose2d_backward`.
+  `conv2d_backward`, `conv_transpose2d_backward`. `conv2d` also computes by shifts, Winograd
+  or the FFT (``algorithm=``; the kernels are in `cnnref.conv_algorithms`).
 - Pooling (in `cnnref._pool`): `max_pool1d`, `max_pool2d`, `avg_pool1d`, `avg_pool2d`,
   the loop versions `max_pool2d_loop`, `avg_pool2d_loop`, and the gradients
   `max_pool2d_backward`, `avg_pool2d_backward`.

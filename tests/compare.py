@@ -404,6 +404,49 @@ def check_op(name, draw, dtype, special=None, batch=None):
             assert_close(mine, grad, dtype=True)
 
 
+# ----------------------------------------------------------------------------- conv2d's algorithms
+# float64 to 1e-10 (the transforms of winograd and fft add rounding: 1e-8), float32 to 1e-4 relative
+# to the largest output (the sums run in another order than torch's)
+ALGORITHM_TOLERANCE = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-4, np.dtype(np.float16): 4e-3}
+TRANSFORM_TOLERANCE = {np.dtype(np.float64): 1e-8, np.dtype(np.float32): 1e-4, np.dtype(np.float16): 4e-3}
+
+
+@st.composite
+def algorithm_args(draw, algorithm, dtype, batch=None):
+    """``((x, w, b), kwargs)`` of conv2d inside ``algorithm``'s domain (see `cnnref.conv_algorithms`):
+    winograd 3x3 kernels at stride 1 and dilation 1, fft stride 1, the others anything. More channels
+    and larger images than `conv_args`, so that sums are long and Winograd has several tiles (with odd
+    output sizes, whose last tile sticks out)."""
+    groups = draw(st.integers(1, 2))
+    c_in, c_out = groups * draw(st.integers(1, 4)), groups * draw(st.integers(1, 4))
+    strided = algorithm not in ("winograd", "fft")
+    kernel = (3, 3) if algorithm == "winograd" else _ints(draw, 2, 1, 5)
+    dilation = _ints(draw, 2, 1, 2) if algorithm != "winograd" else (1, 1)
+    stride = _ints(draw, 2, 1, 3) if strided and draw(st.booleans()) else (1, 1)
+    padding = draw(st.sampled_from(["same", "valid", "ints"])) if stride == (1, 1) else "ints"
+    amount = _ints(draw, 2, 0, 2) if padding == "ints" else (0, 0)
+    size = tuple(max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 7))
+                 for k, d, p in zip(kernel, dilation, amount))
+    n = draw(batch if batch is not None else st.integers(1, 3))
+    x, = data(draw(SEEDS), dtype, (n, c_in) + size)
+    w, b = data(draw(SEEDS), dtype, (c_out, c_in // groups) + kernel, (c_out,))
+    kwargs = dict(stride=stride, padding=amount if padding == "ints" else padding, dilation=dilation, groups=groups)
+    if batch is None and n == 1 and draw(st.booleans()):
+        x = x[0]                                     # an unbatched (C_in, H, W) input
+    return (x, w, b if draw(st.booleans()) else None), kwargs
+
+
+def check_algorithm(algorithm, draw, dtype, batch=None):
+    """Draw a conv2d case in ``algorithm``'s domain and compare ``conv2d(..., algorithm=...)`` with
+    torch: the values to `ALGORITHM_TOLERANCE` (winograd and fft: `TRANSFORM_TOLERANCE`), the dtype."""
+    (x, w, b), kwargs = draw(algorithm_args(algorithm, dtype, batch))
+    theirs = TF.conv2d(tensor(x), tensor(w), tensor(b) if b is not None else None, **kwargs)
+    ours = F.conv2d(x, w, b, **kwargs, algorithm=algorithm)
+    tol = (TRANSFORM_TOLERANCE if algorithm in ("winograd", "fft") else ALGORITHM_TOLERANCE)[np.dtype(dtype)]
+    finite = to_numpy(theirs)
+    assert_close(ours, theirs, rtol=tol, atol=tol * max(1.0, float(np.abs(finite).max(initial=0.0))), dtype=True)
+
+
 # ----------------------------------------------------------------------------- modules
 def check_module(ours, theirs, x, *extra):
     """Load torch's parameters into ours, then compare output, d/d input and every parameter's grad."""
