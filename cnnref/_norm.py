@@ -111,6 +111,9 @@ def batch_norm(input: ArrayLike, running_mean: ArrayLike | None, running_var: Ar
         if count and rv is not None:
             rv *= 1 - momentum
             rv += (momentum * var * count / (count - 1)).astype(rv.dtype)      # unbiased: divides by n - 1
+        # torch keeps the batch mean in the input's dtype (its saved_mean) and centres with that:
+        # for float16 the rounded mean, which differs when the values sit close to their mean
+        mean = mean.astype(x.dtype).astype(xc.dtype)
     else:
         mean, var = _args.computed(rm, rv)
     y = (xc - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)

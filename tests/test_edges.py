@@ -225,6 +225,15 @@ def test_float16_sums_that_torch_keeps_in_float16_stall_as_torchs_do():
     assert np.isnan(F.cross_entropy(logits, target))   # 100000 * log(3) overflows float16, as in torch
 
 
+def test_float16_batch_norm_centres_with_the_mean_rounded_to_float16_like_torch():
+    # torch keeps the batch mean in float16 and centres with it: with values 0.12 apart at 5, the
+    # rounding (0.002) moves x_hat by 1.6 %, so ours must round where torch does (found by hypothesis)
+    x = np.array([[5.125, 4.867], [5.64, 5.105]], np.float16)
+    ours = F.batch_norm(x, None, None, training=True, momentum=0.0)
+    assert_close(ours, TF.batch_norm(tensor(x), None, None, training=True, momentum=0.0), dtype=True)
+    assert abs(float(ours[1, 1]) - 1) > 0.01     # not the float32 answer, which is symmetric
+
+
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=(2, 3), stride=(1, 2)),
                                     dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)])
 def test_float16_pooling_backward_and_fold_add_in_torchs_order(kwargs):
