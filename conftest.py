@@ -20,6 +20,13 @@ import re
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest
+import torch
+
+# One torch thread for the pages' code and the tests, as in the site build (hooks/torch_threads.py):
+# their networks are small, and the suite shares the cores with Chromium, a web server and
+# subprocesses, where spinning OpenMP threads slow each other down many times over. Tests that
+# time or compare thread counts set them themselves (cnnref.timing.threads).
+torch.set_num_threads(1)
 from pytest_markdown_docs._runners import DefaultRunner, register_runner
 
 from tests.docs_helpers import markdown_parser, python_fences

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnref import _args, _windows, loops, shapes
+from cnnref import _args, _windows, conv_algorithms, loops, shapes
 from cnnref._args import ArrayLike, IntOrTuple
 
 __all__ = ["conv1d", "conv1d_backward", "conv2d", "conv2d_loop", "conv2d_backward", "unfold", "fold"]
@@ -120,21 +120,24 @@ def _conv2d_grad(g, x_shape, w, stride, pads, dilation, groups, cols):
 
 # ----------------------------------------------------------------------------- convolution
 @_args.quiet
-def _conv(func, nd, input, weight, bias, stride, padding, dilation, groups, loop=False):
+def _conv(func, nd, input, weight, bias, stride, padding, dilation, groups, algorithm="im2col"):
     x, w, b, stride, dilation, groups = check_conv(func, nd, input, weight, bias, stride, dilation, groups)
     pads = _args.conv_padding(func, padding, w.shape[2:], stride, dilation)
     _args.kernel_fits(func, x.shape[-nd:], pads, w.shape[2:], dilation)
     dtype, x, w, b = x.dtype, *_args.computed(x, w, b)
     x, unbatched = _windows.batched(x, nd)
-    convolve = loops.conv2d if loop else conv2d_im2col
-    out = convolve(_windows.lift(nd, x), _windows.lift(nd, w), b, _windows.lift(nd, stride, 1),
-                   _windows.lift(nd, pads, (0, 0)), _windows.lift(nd, dilation, 1), groups)
+    x2, w2 = _windows.lift(nd, x), _windows.lift(nd, w)
+    stride2, pads2, dilation2 = _windows.lift(nd, stride, 1), _windows.lift(nd, pads, (0, 0)), _windows.lift(nd, dilation, 1)
+    name = conv_algorithms.check(func, algorithm, x2, w2, stride2, dilation2, groups)
+    convolve = KERNELS[name] if x2.shape[0] else conv2d_im2col     # an empty batch: nothing to transform
+    out = convolve(x2, w2, b, stride2, pads2, dilation2, groups)
     out = out.reshape(out.shape[:2] + out.shape[4 - nd:]).astype(dtype, copy=False)
     return out[0] if unbatched else out
 
 
 def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
-           padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
+           padding: IntOrTuple | str = 0, dilation: IntOrTuple = 1, groups: int = 1,
+           algorithm: str = "im2col") -> np.ndarray:
     """2-d convolution (cross-correlation, as in torch) of a batch of images.
 
     ``out[n, o, y, x] = bias[o] + sum_{c,i,j} weight[o, c, i, j] * xp[n, g*Cg + c, y*sH + i*dH, x*sW + j*dW]``
@@ -154,6 +157,10 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
             extra row/column goes at the bottom/right, as in torch).
         dilation: spacing between kernel elements, an int or ``(dH, dW)``.
         groups: split input and output channels into this many independent groups.
+        algorithm: how to compute it (not in torch; `cnnref.conv_algorithms`): ``"im2col"``
+            (every window copied into a matrix, one matrix product), ``"direct"`` (the loops of
+            `conv2d_loop`), ``"shift"`` (one matrix product per kernel tap), ``"winograd"``
+            (3x3, stride 1, dilation 1), ``"fft"`` (stride 1), or ``"auto"`` (chosen by shape).
 
     Returns:
         The output, with ``input``'s dtype.
@@ -161,8 +168,9 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
     Raises:
         TypeError: an integer array, or weight/bias of another dtype than input.
         ValueError: wrong number of dims, channels not divisible by groups, weight not
-            matching input's channels, stride/dilation below 1, negative padding, or a
-            kernel larger than the padded input.
+            matching input's channels, stride/dilation below 1, negative padding, a
+            kernel larger than the padded input, an unknown ``algorithm`` or a case outside
+            its domain.
 
     Examples:
         >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
@@ -172,8 +180,10 @@ def conv2d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, s
                  [81., 90.]]]])
         >>> conv2d(x, w, padding=1, stride=2).shape
         (1, 1, 2, 2)
+        >>> np.allclose(conv2d(x, w, algorithm="winograd"), conv2d(x, w))
+        True
     """
-    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups, algorithm)
 
 
 def conv1d(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None, stride: IntOrTuple = 1,
@@ -216,7 +226,7 @@ def conv2d_loop(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = No
         array([[[[45., 54.],
                  [81., 90.]]]])
     """
-    return _conv("conv2d_loop", 2, input, weight, bias, stride, padding, dilation, groups, loop=True)
+    return _conv("conv2d_loop", 2, input, weight, bias, stride, padding, dilation, groups, "direct")
 
 
 def conv2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike, stride: IntOrTuple = 1,
@@ -231,6 +241,9 @@ def conv2d_backward(grad_output: ArrayLike, input: ArrayLike, weight: ArrayLike,
       one matrix product with the im2col matrix of ``input``.
     - ``grad_bias[o] = sum_{n, y, x} grad_output[n, o, y, x]``.
 
+    At stride 1 (and a finite input and weight) both products are split by kernel tap and
+    computed over shifted views of the input, without the im2col matrix
+    (`cnnref.conv_algorithms.shift_backward`); the numbers are the same to rounding.
     ``stride``, ``padding``, ``dilation`` and ``groups`` are as in the forward call.
 
     Args:
@@ -295,11 +308,24 @@ def _conv_backward(func, nd, grad_output, input, weight, stride, padding, dilati
     stride2, dilation2 = _windows.lift(nd, stride, 1), _windows.lift(nd, dilation, 1)
     pads2 = _windows.lift(nd, pads, (0, 0))
     x2, w2 = _args.computed(_windows.lift(nd, x), _windows.lift(nd, w))
-    cols, out_size = im2col(x2, w2.shape[2:], stride2, pads2, dilation2, groups)
+    padded = tuple(s + a + b for s, (a, b) in zip(x2.shape[2:], pads2))
+    out_size = shapes.conv_output_size(padded, w2.shape[2:], stride2, 0, dilation2)
     g = check_grad_output(func, grad_output, x, (x.shape[0], w.shape[0]) + out_size[2 - nd:], unbatched)
     g, = _args.computed(g.reshape((x.shape[0], w.shape[0]) + out_size))
-    gx, gw, gb = _conv2d_grad(g, x2.shape, w2, stride2, pads2, dilation2, groups, cols)
+    # stride 1: one matrix product per kernel tap over shifted slices of the input (no im2col matrix,
+    # fewer passes over memory). Those slices also hold positions whose products are dropped: a NaN or
+    # inf there would leak into the sums (0 * inf), so such input takes the im2col path
+    if stride2 == (1, 1) and x2.shape[0] and np.isfinite(x2).all() and np.isfinite(w2).all():
+        gx, gw, gb = conv_algorithms.shift_backward(g, x2, w2, pads2, dilation2, groups)
+    else:
+        cols, _ = im2col(x2, w2.shape[2:], stride2, pads2, dilation2, groups)
+        gx, gw, gb = _conv2d_grad(g, x2.shape, w2, stride2, pads2, dilation2, groups, cols)
     return gx.reshape(input_shape).astype(dtype), gw.reshape(w.shape).astype(dtype), gb.astype(dtype)
+
+
+# the kernel of each algorithm, all with the arguments of `cnnref.loops.conv2d`
+KERNELS = {"direct": loops.conv2d, "im2col": conv2d_im2col, "shift": conv_algorithms.shift,
+           "winograd": conv_algorithms.winograd, "fft": conv_algorithms.fft}
 
 
 # ----------------------------------------------------------------------------- unfold / fold

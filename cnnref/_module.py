@@ -15,7 +15,7 @@ import numpy as np
 from cnnref import _args
 from cnnref._args import ArrayLike, DTypeLike
 
-__all__ = ["manual_seed", "Parameter", "Module", "IncompatibleKeys"]
+__all__ = ["manual_seed", "generator", "Parameter", "Module", "IncompatibleKeys"]
 
 _generator = np.random.default_rng(0)
 
@@ -38,6 +38,17 @@ def manual_seed(seed: int) -> np.random.Generator:
     """
     global _generator
     _generator = np.random.default_rng(seed)
+    return _generator
+
+
+def generator() -> np.random.Generator:
+    """The generator that initial weights and dropout masks are drawn from (`manual_seed` resets it).
+
+    Examples:
+        >>> _ = manual_seed(3); a = generator().random()
+        >>> _ = manual_seed(3); bool(a == generator().random())
+        True
+    """
     return _generator
 
 
@@ -291,7 +302,8 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     def train(self, mode: bool = True) -> "Module":
-        """Set training mode here and below (no layer here behaves differently; kept for torch parity)."""
+        """Set training mode here and below: batch normalization uses (and records) the batch's
+        statistics and dropout drops; in evaluation mode (``train(False)``) they do not."""
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
         return self
@@ -301,10 +313,16 @@ class Module:
         return self.train(False)
 
     def to(self, dtype: DTypeLike | None) -> "Module":
-        """Cast every parameter (and its gradient) to ``dtype``, in place; returns self."""
+        """Cast every parameter (and its gradient) and every floating-point buffer (batch
+        normalization's running statistics) to ``dtype``, in place; returns self. Integer buffers
+        (``num_batches_tracked``) keep their dtype, as in torch."""
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None if p.grad is None else p.grad.astype(dtype)
+        for module in self.modules():
+            for name, b in module._buffers.items():
+                if b is not None and np.issubdtype(b.dtype, np.floating):
+                    module._buffers[name] = b.astype(dtype)
         return self
 
     def double(self) -> "Module":

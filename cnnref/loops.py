@@ -3,8 +3,8 @@ read.
 
 Each function here is the kernel behind a ``*_loop`` function of `cnnref.functional`
 (`cnnref.functional.conv2d_loop`, ``conv_transpose2d_loop``, ``max_pool2d_loop``,
-``avg_pool2d_loop``), which checks the arguments, adds the batch dim of an unbatched input and
-turns every size into a tuple before calling it. The kernels take batched ``(N, C, H, W)``
+``avg_pool2d_loop``, ``adaptive_avg_pool2d_loop``), which checks the arguments, adds the batch
+dim of an unbatched input and turns every size into a tuple before calling it. The kernels take batched ``(N, C, H, W)``
 arrays and tuples, and compute the same numbers as the vectorised versions (the tests compare
 both with torch).
 """
@@ -16,7 +16,7 @@ import numpy as np
 from cnnref import shapes
 from cnnref._windows import pad
 
-__all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d"]
+__all__ = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"]
 
 
 def conv2d(x, w, b, stride, pads, dilation, groups):
@@ -151,4 +151,27 @@ def avg_pool2d(x, kernel, stride, padding, out_size, count_include_pad, divisor_
                         out[n, c, y, z] = total / divisor_override
                     else:
                         out[n, c, y, z] = total / (with_padding if count_include_pad else inside)
+    return out
+
+
+def adaptive_avg_pool2d(x, out_size):
+    """Adaptive average pooling one window at a time: output ``(i, j)`` is the mean of rows
+    ``floor(i*H/H_out)`` to ``ceil((i+1)*H/H_out)`` (end excluded) and the same for columns.
+
+    Shapes: ``x: (N, C, H, W) -> (N, C, H_out, W_out)``.
+
+    Examples:
+        >>> adaptive_avg_pool2d(np.arange(5.0).reshape(1, 1, 1, 5), (1, 3))
+        array([[[[0.5, 2. , 3.5]]]])
+    """
+    N, C, H, W = x.shape
+    H_out, W_out = out_size
+    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                top, bottom = i * H // H_out, -(-(i + 1) * H // H_out)          # floor and ceil
+                for j in range(W_out):
+                    left, right = j * W // W_out, -(-(j + 1) * W // W_out)
+                    out[n, c, i, j] = x[n, c, top:bottom, left:right].mean()
     return out

@@ -24,7 +24,10 @@ Parameters are float32 unless a constructor gets ``dtype=np.float64``; convert a
 with `Module.double` / `Module.float`. As in torch, an input must have the parameters' dtype.
 
 `Parameter`, `Module` and `manual_seed` live in `cnnref._module`, the convolution layers in
-`cnnref._conv_layers`; all are re-exported here. Every layer is a forward and a backward
+`cnnref._conv_layers`, batch normalization in `cnnref._norm`, dropout in `cnnref._dropout`,
+adaptive average pooling in `cnnref._adaptive_pool`; all are re-exported here. Batch
+normalization and dropout behave differently in training and evaluation mode (`Module.train`,
+`Module.eval`), as in torch. Every layer is a forward and a backward
 function of `cnnref.functional`, plus the bookkeeping of what the backward pass needs.
 """
 
@@ -39,13 +42,17 @@ import numpy as np
 from cnnref import _args
 from cnnref import functional as F
 from cnnref._args import ArrayLike, DTypeLike, IntOrTuple
+from cnnref._adaptive_pool import AdaptiveAvgPool2d
 from cnnref._conv_layers import Conv1d, Conv2d, ConvTranspose2d
+from cnnref._dropout import Dropout, Dropout2d
 from cnnref._module import IncompatibleKeys, Module, Parameter, manual_seed
+from cnnref._norm import BatchNorm1d, BatchNorm2d
 
 __all__ = [
     "manual_seed", "Parameter", "Module", "IncompatibleKeys",
     "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Flatten", "Sequential", "CrossEntropyLoss", "MSELoss",
+    "BatchNorm1d", "BatchNorm2d", "Dropout", "Dropout2d", "AdaptiveAvgPool2d",
 ]
 
 

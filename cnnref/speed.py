@@ -20,7 +20,8 @@ from cnnref import functional as F
 from cnnref import optim
 from cnnref.timing import Pair, Timing, compare, measure, threads
 
-__all__ = ["ConvCase", "conv2d_case", "conv2d_vs_torch", "loop_vs_im2col", "OPTIMIZERS", "optimizer_shapes",
+__all__ = ["ConvCase", "conv2d_case", "CONV_CASES", "conv2d_vs_torch", "algorithms_vs_torch", "gemm_floor",
+           "loop_vs_im2col", "train_epoch_vs_torch", "OPTIMIZERS", "optimizer_shapes",
            "optimizer_step_vs_torch", "peak_bytes"]
 
 
@@ -33,6 +34,7 @@ class ConvCase:
     b: np.ndarray   # (C_out,)
     g: np.ndarray   # (N, C_out, H_out, W_out)
     padding: int
+    stride: int = 1
 
     @property
     def im2col_bytes(self) -> int:
@@ -43,7 +45,7 @@ class ConvCase:
 
 
 def conv2d_case(n: int = 8, c_in: int = 64, c_out: int = 64, size: int = 32, k: int = 3, padding: int = 1,
-                seed: int = 0) -> ConvCase:
+                seed: int = 0, stride: int = 1) -> ConvCase:
     """Random float32 arrays for ``conv2d`` on an ``(n, c_in, size, size)`` input.
 
     The weight is scaled by ``1/sqrt(c_in*k*k)`` so the outputs stay near unit size.
@@ -54,14 +56,24 @@ def conv2d_case(n: int = 8, c_in: int = 64, c_out: int = 64, size: int = 32, k: 
         ((2, 3, 8, 8), (4, 3, 3, 3), (2, 4, 8, 8), 13824)
     """
     rng = np.random.default_rng(seed)
-    h_out = size + 2 * padding - k + 1
-    if h_out < 1:
+    h_out = (size + 2 * padding - k) // stride + 1
+    if size + 2 * padding < k:
         raise ValueError(f"conv2d_case: a {k}x{k} kernel does not fit a {size}x{size} input with padding {padding}")
     x = rng.standard_normal((n, c_in, size, size), dtype=np.float32)
     w = (rng.standard_normal((c_out, c_in, k, k), dtype=np.float32) / np.sqrt(c_in * k * k)).astype(np.float32)
     b = rng.standard_normal(c_out, dtype=np.float32)
     g = rng.standard_normal((n, c_out, h_out, h_out), dtype=np.float32)
-    return ConvCase(x, w, b, g, padding)
+    return ConvCase(x, w, b, g, padding, stride)
+
+
+# the shapes benchmarks/conv_speed.py times: a 3x3 layer of a small CNN, AlexNet's first layer, a
+# 3x3 layer of ResNet's third stage, a 1x1 layer (keyword arguments of `conv2d_case`)
+CONV_CASES: dict[str, dict] = {
+    "3x3 64->64 32x32 N=32": dict(n=32, c_in=64, c_out=64, size=32, k=3, padding=1),
+    "AlexNet conv1 11x11/4 N=8": dict(n=8, c_in=3, c_out=96, size=227, k=11, padding=0, stride=4),
+    "ResNet 3x3 256->256 14x14 N=16": dict(n=16, c_in=256, c_out=256, size=14, k=3, padding=1),
+    "1x1 256->64 28x28 N=16": dict(n=16, c_in=256, c_out=64, size=28, k=1, padding=0),
+}
 
 
 def _close(name: str, ours: np.ndarray, theirs: np.ndarray, tol: float = 1e-4) -> None:
@@ -72,7 +84,8 @@ def _close(name: str, ours: np.ndarray, theirs: np.ndarray, tol: float = 1e-4) -
                              f"relative error {err:.2e}, expected < {tol:g}); nothing was timed")
 
 
-def conv2d_vs_torch(case: ConvCase | None = None, repeat: int = 7, n_threads: int = 1) -> dict[str, Pair]:
+def conv2d_vs_torch(case: ConvCase | None = None, repeat: int = 7, n_threads: int = 1,
+                    algorithm: str = "im2col") -> dict[str, Pair]:
     """Time ``cnnref.functional.conv2d`` and ``conv2d_backward`` against torch on the CPU.
 
     Forward: one call each (torch under ``no_grad``). Backward: ours is ``conv2d_backward``
@@ -84,6 +97,7 @@ def conv2d_vs_torch(case: ConvCase | None = None, repeat: int = 7, n_threads: in
         case: the arrays (default: ``conv2d_case()``).
         repeat: timed runs per side.
         n_threads: threads for NumPy's BLAS and for torch.
+        algorithm: the ``algorithm`` of our forward call (`cnnref.conv_algorithms`).
 
     Returns:
         ``{"forward": Pair, "backward": Pair}`` ([`Pair`][cnnref.timing.Pair]: ours, torch).
@@ -96,26 +110,76 @@ def conv2d_vs_torch(case: ConvCase | None = None, repeat: int = 7, n_threads: in
     c = conv2d_case() if case is None else case
     xt, wt, bt = (torch.from_numpy(a).requires_grad_() for a in (c.x, c.w, c.b))
     gt = torch.from_numpy(c.g)
+    conv = dict(stride=c.stride, padding=c.padding)
 
     def torch_forward():
         with torch.no_grad():
-            return torch.nn.functional.conv2d(xt, wt, bt, padding=c.padding)
+            return torch.nn.functional.conv2d(xt, wt, bt, **conv)
 
     def torch_graph():  # untimed: a fresh graph and no gradient left from the last call
         xt.grad = wt.grad = bt.grad = None
-        return torch.nn.functional.conv2d(xt, wt, bt, padding=c.padding)
+        return torch.nn.functional.conv2d(xt, wt, bt, **conv)
+
+    def ours():
+        return F.conv2d(c.x, c.w, c.b, **conv, algorithm=algorithm)
 
     with threads(n_threads):
-        _close("conv2d", F.conv2d(c.x, c.w, c.b, padding=c.padding), torch_forward().numpy())
-        grads = F.conv2d_backward(c.g, c.x, c.w, padding=c.padding)
+        _close("conv2d", ours(), torch_forward().numpy())
+        grads = F.conv2d_backward(c.g, c.x, c.w, **conv)
         torch_graph().backward(gt)
-        for name, ours, theirs in zip(("grad_input", "grad_weight", "grad_bias"), grads, (xt.grad, wt.grad, bt.grad)):
-            _close(f"conv2d_backward {name}", ours, theirs.numpy())
+        for name, mine, theirs in zip(("grad_input", "grad_weight", "grad_bias"), grads, (xt.grad, wt.grad, bt.grad)):
+            _close(f"conv2d_backward {name}", mine, theirs.numpy())
         return {
-            "forward": compare(lambda: F.conv2d(c.x, c.w, c.b, padding=c.padding), torch_forward, repeat=repeat),
-            "backward": compare(lambda: F.conv2d_backward(c.g, c.x, c.w, padding=c.padding),
+            "forward": compare(ours, torch_forward, repeat=repeat),
+            "backward": compare(lambda: F.conv2d_backward(c.g, c.x, c.w, **conv),
                                 lambda out: out.backward(gt), repeat=repeat, setup_theirs=torch_graph),
         }
+
+
+def algorithms_vs_torch(case: ConvCase, algorithms, repeat: int = 7, n_threads: int = 1) -> dict[str, Pair]:
+    """Time the forward ``conv2d(..., algorithm=a)`` of each of ``algorithms`` against torch's, each
+    pair in alternating runs, after checking that each gives torch's output.
+
+    Examples:
+        >>> rows = algorithms_vs_torch(conv2d_case(n=1, c_in=2, c_out=2, size=6), ["shift", "fft"], repeat=1)
+        >>> list(rows)
+        ['shift', 'fft']
+    """
+    xt, wt, bt = (torch.from_numpy(a) for a in (case.x, case.w, case.b))
+    conv = dict(stride=case.stride, padding=case.padding)
+
+    def torch_forward():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(xt, wt, bt, **conv)
+
+    rows = {}
+    with threads(n_threads):
+        expected = torch_forward().numpy()
+        for a in algorithms:
+            def ours(a=a):
+                return F.conv2d(case.x, case.w, case.b, **conv, algorithm=a)
+            _close(f"conv2d algorithm={a}", ours(), expected)
+            rows[a] = compare(ours, torch_forward, repeat=repeat)
+    return rows
+
+
+def gemm_floor(case: ConvCase, repeat: int = 7, n_threads: int = 1) -> Timing:
+    """The matrix product at the heart of im2col alone: ``(C_out, C_in·k·k) @ (C_in·k·k, N·H_out·W_out)``
+    in float32 into a preallocated output, with NumPy's BLAS. No GEMM-based convolution of this
+    shape is faster than it (shift makes the same products, split into ``k·k`` pieces).
+
+    Examples:
+        >>> gemm_floor(conv2d_case(n=1, c_in=2, c_out=2, size=6), repeat=1).median > 0
+        True
+    """
+    rng = np.random.default_rng(0)
+    k_rows = case.w[0].size
+    columns = case.g.shape[0] * case.g.shape[2] * case.g.shape[3]
+    a = rng.standard_normal((case.w.shape[0], k_rows), dtype=np.float32)
+    b = rng.standard_normal((k_rows, columns), dtype=np.float32)
+    out = np.empty((a.shape[0], columns), dtype=np.float32)
+    with threads(n_threads):
+        return measure(lambda: np.matmul(a, b, out=out), repeat=repeat)
 
 
 def loop_vs_im2col(case: ConvCase | None = None, repeat: int = 7, n_threads: int = 1) -> tuple[Timing, Timing]:
@@ -213,3 +277,52 @@ def peak_bytes(fn: Callable[[], object]) -> int:
         return tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
+
+
+def train_epoch_vs_torch(model: str = "lenet5", batches: int = 20, batch_size: int = 64, repeat: int = 7,
+                         n_threads: int = 1) -> Pair:
+    """Time one epoch of `cnnref.train.train_one_epoch` against the bare torch loop, on the CPU.
+
+    Both train their own copy of the same model (``cnnref.models.get_model(model)``, 32x32 inputs)
+    on the same batches with the same SGD optimizer (lr 0.01, momentum 0.9). The bare loop is
+    ``zero_grad, loss = cross_entropy(net(x), y), loss.backward(), step`` per batch; ours adds
+    autocast (off), a disabled GradScaler and the running loss and accuracy. Before timing, one
+    epoch of each from the same weights must end at the same weights.
+
+    Examples:
+        >>> pair = train_epoch_vs_torch(batches=2, batch_size=4, repeat=1)
+        >>> pair.ratio > 0
+        True
+    """
+    from cnnref.models import get_model
+    from cnnref.train import make_optimizer, train_one_epoch
+
+    gen = torch.Generator().manual_seed(0)
+    data = [(torch.randn(batch_size, 1, 32, 32, generator=gen), torch.randint(0, 10, (batch_size,), generator=gen))
+            for _ in range(batches)]
+    cpu = torch.device("cpu")
+    torch.manual_seed(0)
+    ours_net = get_model(model, num_classes=10)
+    theirs_net = get_model(model, num_classes=10)
+    theirs_net.load_state_dict(ours_net.state_dict())
+    ours_opt = make_optimizer(ours_net.parameters(), "sgd", lr=0.01, momentum=0.9)
+    theirs_opt = torch.optim.SGD(theirs_net.parameters(), lr=0.01, momentum=0.9)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+
+    def ours():
+        train_one_epoch(ours_net, data, ours_opt, scaler, cpu)
+
+    def theirs():
+        theirs_net.train()
+        for x, y in data:
+            theirs_opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(theirs_net(x), y)
+            loss.backward()
+            theirs_opt.step()
+
+    with threads(n_threads):
+        ours()
+        theirs()
+        for (name, p), q in zip(ours_net.named_parameters(), theirs_net.parameters()):
+            _close(f"train_one_epoch {name}", p.detach().numpy(), q.detach().numpy(), tol=1e-5)
+        return compare(ours, theirs, repeat=repeat)

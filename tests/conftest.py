@@ -24,7 +24,7 @@ import pytest
 
 from hooks.offline_copy import FOLDER, write_offline_zip
 from tests.docs_helpers import build_site, load_build
-from tests.site_browser import CHROMIUM, CHROMIUM_ARGS, PREFIX, TIMEOUT_MS, Browser, PrefixHandler
+from tests.site_browser import CHROMIUM, CHROMIUM_ARGS, PREFIX, Browser, PrefixHandler
 
 
 def pytest_collection_modifyitems(items):
@@ -116,6 +116,8 @@ def offline_site(built_site, tmp_path_factory) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def chromium():
+    """The run's one Chromium (a playwright Browser, on the main thread): every browser test
+    opens its pages in contexts of it (Browser.new)."""
     assert pathlib.Path(CHROMIUM).exists(), f"{CHROMIUM} missing: `make test` installs Debian's chromium"
     from playwright.sync_api import sync_playwright
 
@@ -125,23 +127,17 @@ def chromium():
         browser.close()
 
 
-def new_browser(chromium, base: str) -> Browser:
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    return Browser(context.new_page(), base)
-
-
 @pytest.fixture(scope="session")
 def browser(chromium, served_site):
     """One page on the served site, reused by every test (each visit clears its logs)."""
-    browser = new_browser(chromium, served_site)
+    browser = Browser.new(chromium, served_site)
     yield browser
-    browser.page.context.close()
+    browser.close()
 
 
 @pytest.fixture(scope="session")
 def offline_browser(chromium, offline_site):
     """One page on the offline copy, opened from file://."""
-    browser = new_browser(chromium, offline_site.as_uri())
+    browser = Browser.new(chromium, offline_site.as_uri())
     yield browser
-    browser.page.context.close()
+    browser.close()

@@ -45,9 +45,10 @@ class PrefixHandler(http.server.SimpleHTTPRequestHandler):
 class Browser:
     """One Chromium page and its context; records what each visit requests, logs and fails to
     load. `base` is the site's URL without the trailing slash; requests elsewhere (another
-    host, or outside the site's path) are aborted and listed in `external`."""
+    host, or outside the site's path) are aborted and listed in `external`. `console`: the
+    types of console message ("error", "warning") that count as errors."""
 
-    def __init__(self, page, base: str):
+    def __init__(self, page, base: str, console: tuple[str, ...] = ("error",)):
         self.page, self.base = page, base
         self.requests: list[str] = []
         self.external: list[str] = []
@@ -57,9 +58,20 @@ class Browser:
         context.on("response", lambda response: response.status >= 400 and self.errors.append(
             f"HTTP {response.status} {response.url}"))
         context.route("**/*", self._route)
-        page.on("console", lambda message: message.type == "error" and self.errors.append(
-            f"console: {message.text} ({message.location.get('url')})"))
+        page.on("console", lambda message: message.type in console and self.errors.append(
+            f"console {message.type}: {message.text} ({message.location.get('url')})"))
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+
+    @classmethod
+    def new(cls, chromium, base: str, width: int = 1280, height: int = 800, touch: bool = False, **options):
+        """A page in a fresh context of the playwright Browser `chromium`, `width` x `height`
+        (a phone's touch screen when `touch`); `options` go to the constructor."""
+        context = chromium.new_context(viewport={"width": width, "height": height}, has_touch=touch, is_mobile=touch)
+        context.set_default_timeout(TIMEOUT_MS)
+        return cls(context.new_page(), base, **options)
+
+    def close(self):
+        self.page.context.close()
 
     def _route(self, route):
         if self.is_local(route.request.url):
@@ -76,12 +88,14 @@ class Browser:
         """The URL of a site path ("/en/conv-shapes/")."""
         return self.base + path
 
-    def open(self, path: str, width: int = 1280, wait: str = "load"):
-        """Visit a site path ("/en/conv-shapes/") with fresh logs; returns the page once its
-        `wait` event ("load", "domcontentloaded", "networkidle") has fired."""
+    def open(self, path: str, width: int = 1280, wait: str = "load", fresh: bool = True):
+        """Visit a site path ("/en/conv-shapes/") at `width`, with fresh logs (or, unless
+        `fresh`, adding to what earlier visits logged); returns the page once its `wait` event
+        ("load", "domcontentloaded", "networkidle") has fired."""
         if self.page.viewport_size["width"] != width:
-            self.page.set_viewport_size({"width": width, "height": 800})
-        self.requests.clear(), self.external.clear(), self.errors.clear()
+            self.page.set_viewport_size({"width": width, "height": self.page.viewport_size["height"]})
+        if fresh:
+            self.requests.clear(), self.external.clear(), self.errors.clear()
         self.page.goto(self.url(path), wait_until=wait)
         return self.page
 

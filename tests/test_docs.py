@@ -118,3 +118,54 @@ def test_each_page_reads_the_search_index_of_its_language(built_site, language):
         assert config["base"].endswith("/") or config["base"].rsplit("/", 1)[-1] in (".", ".."), config["base"]
         index = posixpath.normpath(posixpath.join(url, config["base"], "search/search_index.json"))
         assert index == f"/{language_folder(language)}search/search_index.json", (topic, config["base"])
+
+
+# --- hidden blocks: a figure's code may stay hidden, but what the reader runs may not need it ------
+
+def info_attributes(info: str) -> dict[str, str]:
+    """`python exec="on" html="1" session="x"` -> {"exec": "on", "html": "1", "session": "x"}."""
+    return dict(re.findall(r'(\w+)="([^"]*)"', info))
+
+
+def hidden_names_used_later(path) -> list[str]:
+    """Names that a hidden fence (executed, html="1", no source=) assigns and a later shown fence of
+    the same session reads before assigning them itself: the shown code would not run, or would not
+    give the page's numbers, without the hidden one."""
+    import ast
+
+    hidden_only: dict[str, dict[str, int]] = {}  # session -> name -> line of the hidden fence
+    problems = []
+    for line, info, code in python_fences(path):
+        attrs = info_attributes(info)
+        session = attrs.get("session")
+        if attrs.get("exec") != "on" or session is None:
+            continue
+        tree = ast.parse(code)
+        names = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Name)), key=lambda n: (n.lineno, n.col_offset))
+        stored = {n.id for n in names if isinstance(n.ctx, (ast.Store, ast.Del))}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                stored.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                stored.update((a.asname or a.name).split(".")[0] for a in node.names)
+        defined = hidden_only.setdefault(session, {})
+        if attrs.get("html") == "1" and "source" not in attrs:
+            defined.update(dict.fromkeys(stored, line))
+            continue
+        # parameters and comprehension variables are local to their function or comprehension
+        seen = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+        seen.update(n.id for c in ast.walk(tree) if isinstance(c, ast.comprehension)
+                    for n in ast.walk(c.target) if isinstance(n, ast.Name))
+        for n in names:
+            if isinstance(n.ctx, ast.Load) and n.id in defined and n.id not in seen:
+                problems.append(f"{path.name}:{line}: {n.id} comes from the hidden fence at line {defined[n.id]}")
+            seen.add(n.id)
+        for name in stored:
+            defined.pop(name, None)
+    return problems
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("topic", TOPICS)
+def test_shown_code_needs_no_hidden_fence(topic, language):
+    assert hidden_names_used_later(pages(language)[topic]) == []

@@ -50,6 +50,8 @@ def test_float16_matches_torch(name, case):
 def test_modules_match_torch_on_empty_special_and_float16_input(name, case, dtype, special, empty):
     if name.startswith(("Conv", "Sequential")) and dtype == np.float16:
         special = None                            # backend-dependent in torch: see compare.conv_args
+    if name == "ConvTranspose2d" and dtype != np.float64:
+        special = None                            # and compare.TRANSPOSED
     check_layer(name, case.draw, dtype, special, st.just(0) if empty else None)
 
 
@@ -221,6 +223,15 @@ def test_float16_sums_that_torch_keeps_in_float16_stall_as_torchs_do():
             theirs = TF.cross_entropy(tensor(logits), tensor(target), reduction=reduction)
             np.testing.assert_array_equal(F.cross_entropy(logits, target, reduction=reduction), theirs.numpy())
     assert np.isnan(F.cross_entropy(logits, target))   # 100000 * log(3) overflows float16, as in torch
+
+
+def test_float16_batch_norm_centres_with_the_mean_rounded_to_float16_like_torch():
+    # torch keeps the batch mean in float16 and centres with it: with values 0.12 apart at 5, the
+    # rounding (0.002) moves x_hat by 1.6 %, so ours must round where torch does (found by hypothesis)
+    x = np.array([[5.125, 4.867], [5.64, 5.105]], np.float16)
+    ours = F.batch_norm(x, None, None, training=True, momentum=0.0)
+    assert_close(ours, TF.batch_norm(tensor(x), None, None, training=True, momentum=0.0), dtype=True)
+    assert abs(float(ours[1, 1]) - 1) > 0.01     # not the float32 answer, which is symmetric
 
 
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=(2, 3), stride=(1, 2)),

@@ -32,7 +32,6 @@ from cnnref.explain_html import MAP_SIDE, MAX_MAPS, activation_image, write_html
 from cnnref.images import area_weights, digit_from_ink, ink_from_picture, load_digit, prepare_digit, read_picture
 from cnnref.models import MODELS, get_model, make_cnn
 from cnnref.summary import summary
-from tests.chromium_thread import ChromiumThread
 from tests.docs_helpers import ROOT
 
 MEASURED: dict[str, object] = {}
@@ -340,7 +339,7 @@ def check_report(text: str, model, x: torch.Tensor, labels: list[str]) -> None:
     assert "http://" not in text and "https://" not in text and "<script" not in text
 
 
-FAMILIES = ["lenet5", "lenet1989", "caffe_lenet", "cnn", "googlenet", "alexnet", "zfnet", "vgg11"]
+FAMILIES = ["lenet5", "lenet1989", "caffe_lenet", "cnn", "googlenet", "alexnet", "zfnet", "vgg11", "nin", "resnet18"]
 
 
 def test_every_family_of_models_is_a_test_case():
@@ -405,14 +404,14 @@ def bad_checkpoints(tmp_path):
     torch.save(state, tmp_path / "state_dict.pt")
     torch.save({"format": CHECKPOINT_FORMAT, "model_name": "lenet5", "num_classes": 10,
                 "model": get_model("caffe_lenet").state_dict()}, tmp_path / "other.pt")
-    torch.save({"format": CHECKPOINT_FORMAT, "model_name": "resnet50", "num_classes": 10, "model": state},
+    torch.save({"format": CHECKPOINT_FORMAT, "model_name": "resnet9000", "num_classes": 10, "model": state},
                tmp_path / "unknown.pt")
     torch.save({"model": {"c1.weight": Payload(tmp_path / "marker")}}, tmp_path / "evil.pt")
     (tmp_path / "garbage.pt").write_bytes(b"\x80\x04garbage" * 10)
     return {
         "a state dict, not a checkpoint": (tmp_path / "state_dict.pt", "is not a cnnref checkpoint"),
         "weights of another model": (tmp_path / "other.pt", "do not fit lenet5 with 10 classes"),
-        "unknown architecture": (tmp_path / "unknown.pt", "names the architecture 'resnet50'"),
+        "unknown architecture": (tmp_path / "unknown.pt", "names the architecture 'resnet9000'"),
         "malicious pickle": (tmp_path / "evil.pt", "refusing to unpickle"),
         "not a checkpoint file": (tmp_path / "garbage.pt", "is not a readable checkpoint"),
         "missing": (tmp_path / "none.pt", "no checkpoint at"),
@@ -513,13 +512,6 @@ def test_cli_in_a_fresh_process_prints_no_traceback(tmp_path, lenet_checkpoint):
 
 # --------------------------------------------------------------------------- the HTML in Chromium
 
-@pytest.fixture(scope="module")
-def chromium():
-    thread = ChromiumThread()
-    yield thread
-    thread.close()
-
-
 def explain_reports(folder: pathlib.Path, capsys, lenet_checkpoint) -> list[pathlib.Path]:
     make_checkpoint(folder / "g.pt", "googlenet")
     reports = []
@@ -535,7 +527,7 @@ def test_report_opens_from_file_without_network_or_errors(tmp_path, capsys, lene
     reports = explain_reports(tmp_path, capsys, lenet_checkpoint)
 
     def visit(report: pathlib.Path):
-        page = chromium.browser.new_page()
+        page = chromium.new_page()
         requests, errors = [], []
         page.on("request", lambda r: requests.append(r.url))
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
@@ -549,7 +541,7 @@ def test_report_opens_from_file_without_network_or_errors(tmp_path, capsys, lene
             page.close()
 
     for report in reports:
-        requests, errors, images, rows, content = chromium.call(visit, report)
+        requests, errors, images, rows, content = visit(report)
         assert images and all(images), report.name
         assert errors == [], report.name
         assert {urllib.parse.urlsplit(u).scheme for u in requests} <= {"file", "data"}

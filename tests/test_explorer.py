@@ -1,6 +1,7 @@
 """The convolution explorer (docs/explorer.*.md) in Chromium, checked against torch.
 
-The built site is served on 127.0.0.1 and opened in Debian's Chromium through playwright. Random
+The built site, served on 127.0.0.1 under the suite's path prefix (`served_site`), is opened in
+the session's Chromium (`chromium`, tests/conftest.py) through playwright. Random
 configurations of every mode are set through the explorer's URL query (its
 ``window.cnnrefExplorer.set(query)`` reads a query exactly as a page load does) in one page
 session; what the page then carries (``data-input``, ``data-weight``, ``data-output``, the cells it
@@ -13,29 +14,21 @@ on the English page word for word; on the Chinese page the calculator's Chinese 
 from __future__ import annotations
 
 import collections
-import functools
-import http.server
 import json
 import re
-import threading
 import urllib.parse
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from playwright.sync_api import sync_playwright
 
 from cnnref import nn, shapes
 from tests.docs_helpers import ROOT, page_url
+from tests.site_browser import Browser
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 MODES = ("conv", "transposed", "maxpool", "avgpool")
 DEFAULTS = dict(mode="conv", h="5", w="5", kh="3", kw="3", s="", p="0", d="1", g="1", cin="1", cout="1",
@@ -43,57 +36,25 @@ DEFAULTS = dict(mode="conv", h="5", w="5", kh="3", kw="3", s="", p="0", d="1", g
 HEAT_LIMIT = 64  # the largest checkerboard map the explorer draws
 
 
-# --- the served site and one Chromium page ------------------------------------------------------
+# --- the explorer page in Chromium --------------------------------------------------------------
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
-class Visit:
-    """One Chromium page; records console errors and every request to another host (aborted)."""
-
-    def __init__(self, page, base: str):
-        self.page, self.base = page, base
-        self.errors: list[str] = []
-        self.external: list[str] = []
-        page.context.route("**/*", self._route)
-        page.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status} {r.url}"))
-
-    def _route(self, route):
-        url = route.request.url
-        if url.startswith(self.base + "/") or urllib.parse.urlsplit(url).scheme in ("data", "blob", "about"):
-            route.continue_()
-        else:
-            self.external.append(url)
-            route.abort()
+class Explorer(Browser):
+    """A Browser whose visits open the explorer page and wait until it has drawn."""
 
     def open(self, language: str, query: str = "", width: int = 1280):
         """Open the explorer page with a query, with fresh logs."""
-        self.errors.clear(), self.external.clear()
-        if self.page.viewport_size["width"] != width:
-            self.page.set_viewport_size({"width": width, "height": 900})
-        self.page.goto(self.base + page_url(language, "explorer") + (f"?{query}" if query else ""), wait_until="load")
-        self.page.wait_for_selector(".cnnref-explorer[data-ready='1']")
-        return self.page
+        path = page_url(language, "explorer") + (f"?{query}" if query else "")
+        page = super().open(path, width=width)
+        page.wait_for_selector(".cnnref-explorer[data-ready='1']")
+        return page
 
 
 @pytest.fixture(scope="module")
-def visit(built_site):
-    site, result = built_site
-    assert result.returncode == 0, result.stderr[-3000:]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=site))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
-        yield Visit(page, f"http://127.0.0.1:{server.server_address[1]}")
-        chromium.close()
-    server.shutdown()
-    server.server_close()
+def visit(chromium, served_site):
+    """One page on the served site for the module; console warnings count as errors too."""
+    explorer = Explorer.new(chromium, served_site, height=900, console=("error", "warning"))
+    yield explorer
+    explorer.close()
 
 
 # What the page carries after set(query), read in the page for many queries at once.

@@ -67,8 +67,8 @@ def test_english_headings_use_the_english_terms_of_their_chinese_twins(topic):
     ("转置卷积", "Transposed convolution", []),
     ("转置卷积", "Upsampling", ["transposed convolution"]),
     ("卷积神经网络的层级结构", "The layer hierarchy of a CNN", []),
-    ("步长、填充与空洞", "Stride, padding and dilation", []),
-    ("步长与填充", "Stride and margins", ["padding"]),
+    ("步幅、填充与空洞", "Stride, padding and dilation", []),
+    ("步幅与填充", "Stride and margins", ["padding"]),
     ("微调预训练模型", "Fine-tuning a pretrained model", []),
     ("安装与运行", "Installing and running", []),
 ])
@@ -78,7 +78,7 @@ def test_the_heading_check_catches_a_missing_term(zh_heading, en_heading, missin
 
 def test_the_glossary_has_the_terms_the_site_agreed_on():
     pairs = {(entry["zh"][0], entry["en"][0]) for entry in GLOSSARY}
-    for pair in [("卷积", "convolution"), ("池化", "pooling"), ("感受野", "receptive field"), ("步长", "stride"),
+    for pair in [("卷积", "convolution"), ("池化", "pooling"), ("感受野", "receptive field"), ("步幅", "stride"),
                  ("填充", "padding"), ("空洞卷积", "dilated convolution"), ("转置卷积", "transposed convolution"),
                  ("微调", "fine-tuning"), ("特征图", "feature map"), ("权值共享", "weight sharing"),
                  ("全连接层", "fully connected layer"), ("激活函数", "activation function"), ("批尺寸", "batch size"),

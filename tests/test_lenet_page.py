@@ -1,21 +1,18 @@
 """The "Look inside LeNet-5" page in Chromium, against torch.
 
-The built site (the session's `built_site`) is served on 127.0.0.1 and visited by Debian's
-Chromium through playwright, from a thread of its own (`tests.chromium_thread`). The reference is torch: `cnnref.models.lenet5` loaded with the
-weights the site serves (`cnnref.lenet_asset.read_asset`), its children's outputs taken with
-forward hooks, and the inputs prepared by `cnnref.data.make_dataset` (the example button) or
-`cnnref.images` (a drawing, from the bitmap the page drew).
+The built site, served on 127.0.0.1 under the suite's path prefix (`served_site`), is visited
+by the session's Chromium (`chromium`, tests/conftest.py) through playwright. The reference is
+torch: `cnnref.models.lenet5` loaded with the weights the site serves
+(`cnnref.lenet_asset.read_asset`), its children's outputs taken with forward hooks, and the
+inputs prepared by `cnnref.data.make_dataset` (the example button) or `cnnref.images` (a drawing,
+from the bitmap the page drew).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
 import pathlib
-import threading
-import urllib.parse
 
 import numpy as np
 import pytest
@@ -25,8 +22,8 @@ from cnnref.images import digit_from_ink, prepare_digit
 from cnnref.lenet_asset import read_asset, trained_lenet5, weights_bytes
 from cnnref.shapes import receptive_field
 from cnnref.summary import count_parameters
-from tests.chromium_thread import ChromiumThread, on_chromium_thread
 from tests.docs_helpers import ROOT
+from tests.site_browser import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -37,11 +34,6 @@ TOLERANCE = 1e-4
 MEASURED: dict[str, object] = {}
 
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(built_site) -> pathlib.Path:
     folder, result = built_site
@@ -49,21 +41,9 @@ def site(built_site) -> pathlib.Path:
     return pathlib.Path(folder)
 
 
-@pytest.fixture(scope="module")
-def base(site):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=site))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    thread = ChromiumThread()
-    yield thread
-    thread.close()
+@pytest.fixture(scope="module", autouse=True)
+def report_measurements():
+    yield
     if MEASURED:
         print("\nlenet page, measured:", json.dumps(MEASURED, indent=1, default=str))
 
@@ -74,33 +54,14 @@ def reference(site):
     return read_asset(site / "assets" / "lenet5")
 
 
-class Visit:
-    """One browser context and page; records requests outside the server, console errors and page errors."""
-
-    def __init__(self, browser, base: str, width: int = 1280, touch: bool = False):
-        self.base = base
-        self.context = browser.new_context(viewport={"width": width, "height": 900}, has_touch=touch, is_mobile=touch)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(30_000)
-        self.external: list[str] = []
-        self.errors: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.context.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status} {r.url}"))
-
-    def _route(self, route):
-        url = route.request.url
-        if url.startswith(self.base + "/") or urllib.parse.urlsplit(url).scheme in ("data", "blob", "about"):
-            route.continue_()
-        else:
-            self.external.append(url)
-            route.abort()
+class LenetPage(Browser):
+    """A Browser whose visits wait until the page's LeNet-5 is ready, and that reads what it shows.
+    Its logs gather every visit's (open does not clear them)."""
 
     def open(self, path: str):
-        self.page.goto(self.base + path)
-        self.page.wait_for_selector(f"{EXPLORER}[data-state=ready]")
-        return self.page
+        page = super().open(path, width=self.page.viewport_size["width"], fresh=False)
+        page.wait_for_selector(f"{EXPLORER}[data-state=ready]")
+        return page
 
     def state(self) -> dict:
         """What the page shows now: logits, predicted class, input, activations, bitmap, source."""
@@ -112,17 +73,14 @@ class Visit:
                      bitmap: window.cnnref.bitmap()}};
         }}""")
 
-    def close(self):
-        self.context.close()
-
 
 @pytest.fixture(scope="module")
-def visit(chromium, base):
+def visit(chromium, served_site):
     """The English page in one browser context, shared by the tests that change its state."""
-    v = chromium.call(Visit, chromium.browser, base)
-    chromium.call(v.open, "/en/lenet/")
+    v = LenetPage.new(chromium, served_site, height=900)
+    v.open("/en/lenet/")
     yield v
-    chromium.call(v.close)
+    v.close()
 
 
 def torch_forward(model, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -176,8 +134,7 @@ def test_weights_asset_is_small_and_comes_from_the_pages_training_code(site, ref
 
 # --------------------------------------------------------------------------- the example button
 
-@on_chromium_thread
-def test_example_digits_give_torchs_inputs_logits_and_activations(chromium, visit, reference):
+def test_example_digits_give_torchs_inputs_logits_and_activations(visit, reference):
     model, _, _ = reference
     test = make_dataset("digits", "test")
     page, worst = visit.page, {}
@@ -240,8 +197,7 @@ def check_drawing(visit, model, worst) -> dict:
     return state
 
 
-@on_chromium_thread
-def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(chromium, visit, reference):
+def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(visit, reference):
     model, _, _ = reference
     page, worst, strokes, predictions = visit.page, {}, 0, {}
     types = ["mouse", "pen", "touch"]
@@ -264,8 +220,7 @@ def test_strokes_of_mouse_pen_and_touch_pointers_give_torchs_logits(chromium, vi
     assert visit.errors == [] and visit.external == []
 
 
-@on_chromium_thread
-def test_trusted_mouse_drag_draws(chromium, visit, reference):
+def test_trusted_mouse_drag_draws(visit, reference):
     """Real mouse input (playwright's, trusted, with coalesced events) reaches the same code."""
     model, _, _ = reference
     page = visit.page
@@ -282,8 +237,7 @@ def test_trusted_mouse_drag_draws(chromium, visit, reference):
     assert column[6:26].all()        # the vertical line is in the bitmap
 
 
-@on_chromium_thread
-def test_clear_empties_the_canvas_and_the_prediction(chromium, visit):
+def test_clear_empties_the_canvas_and_the_prediction(visit):
     page = visit.page
     page.click(f"{EXPLORER} .le-clear")
     page.wait_for_function(f"() => !document.querySelector('{EXPLORER}').hasAttribute('data-logits')")
@@ -291,8 +245,7 @@ def test_clear_empties_the_canvas_and_the_prediction(chromium, visit):
     assert np.array(state["bitmap"]).sum() == 0 and state["input"] is None and state["activations"] is None
 
 
-@on_chromium_thread
-def test_preprocessing_equals_python_on_random_ink(chromium, visit):
+def test_preprocessing_equals_python_on_random_ink(visit):
     """The page's digitFromInk + prepareDigit against cnnref.images on inks of many shapes."""
     rng = np.random.default_rng(0)
     inks = [rng.random((32, 32)) * (rng.random((32, 32)) < 0.1) for _ in range(5)]
@@ -311,8 +264,7 @@ def test_preprocessing_equals_python_on_random_ink(chromium, visit):
 
 # --------------------------------------------------------------------------- what the page shows
 
-@on_chromium_thread
-def test_shapes_and_parameter_counts_on_the_page_are_torchs(chromium, visit, reference):
+def test_shapes_and_parameter_counts_on_the_page_are_torchs(visit, reference):
     model, _, _ = reference
     page = visit.page
     page.fill(f"{EXPLORER} input[name=k]", "3")
@@ -332,8 +284,7 @@ def test_shapes_and_parameter_counts_on_the_page_are_torchs(chromium, visit, ref
     assert page.locator(f"{EXPLORER} .le-filters canvas").count() == model.c1.out_channels
 
 
-@on_chromium_thread
-def test_pointing_at_a_position_marks_its_receptive_field(chromium, visit, reference):
+def test_pointing_at_a_position_marks_its_receptive_field(visit, reference):
     model, _, _ = reference
     page = visit.page
     windows = [(n, m) for n, m in model.named_children() if hasattr(m, "kernel_size")]
@@ -371,9 +322,8 @@ def test_pointing_at_a_position_marks_its_receptive_field(chromium, visit, refer
 # --------------------------------------------------------------------------- both languages, phones, speed
 
 @pytest.mark.parametrize("language, path", [("zh", "/lenet/"), ("en", "/en/lenet/")])
-@on_chromium_thread
-def test_page_loads_fast_without_errors_or_outside_requests(chromium, base, language, path):
-    visit = Visit(chromium.browser, base)
+def test_page_loads_fast_without_errors_or_outside_requests(chromium, served_site, language, path):
+    visit = LenetPage.new(chromium, served_site, height=900)
     try:
         paints = []
         for _ in range(3):  # the best of three loads: the machine may be busy with other work
@@ -398,10 +348,9 @@ def touch(cdp, kind: str, x: float, y: float | None = None) -> None:
 
 
 @pytest.mark.parametrize("language, path", [("zh", "/lenet/"), ("en", "/en/lenet/")])
-@on_chromium_thread
-def test_phone_width_touch_drawing(chromium, base, reference, language, path):
+def test_phone_width_touch_drawing(chromium, served_site, reference, language, path):
     model, _, _ = reference
-    visit = Visit(chromium.browser, base, width=375, touch=True)
+    visit = LenetPage.new(chromium, served_site, width=375, height=900, touch=True)
     try:
         page = visit.open(path)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375   # nothing sticks out
@@ -412,7 +361,7 @@ def test_phone_width_touch_drawing(chromium, base, reference, language, path):
         page.click(f"{EXPLORER} .le-clear")
         page.wait_for_function(f"() => !document.querySelector('{EXPLORER}').hasAttribute('data-logits')")
         scroll = page.evaluate("() => window.scrollY")
-        cdp = visit.context.new_cdp_session(page)
+        cdp = page.context.new_cdp_session(page)
         x = box["x"] + 0.5 * box["width"]
         touch(cdp, "touchStart", x, box["y"] + 0.15 * box["height"])
         for f in np.linspace(0.15, 0.85, 10):

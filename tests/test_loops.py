@@ -9,7 +9,7 @@ from cnnref import functional as F
 from tests.compare import DTYPES, OPS, assert_close
 
 LOOPS = {"conv2d_loop": "conv2d", "conv_transpose2d_loop": "conv_transpose2d", "max_pool2d_loop": "max_pool2d",
-         "avg_pool2d_loop": "avg_pool2d"}
+         "avg_pool2d_loop": "avg_pool2d", "adaptive_avg_pool2d_loop": "adaptive_avg_pool2d"}
 
 
 @pytest.mark.parametrize("loop", LOOPS)

@@ -87,3 +87,37 @@ def test_optimizer_rows_refuse_a_wrong_step(monkeypatch):
 def test_peak_bytes_sees_a_numpy_buffer():
     assert speed.peak_bytes(lambda: np.ones(250_000)) >= 250_000 * 8
     assert speed.peak_bytes(lambda: None) < 10_000
+
+
+def test_algorithms_vs_torch_checks_every_algorithm_before_timing(monkeypatch):
+    real = F.conv2d
+
+    def wrong_shift(*args, algorithm="im2col", **kwargs):
+        return real(*args, algorithm=algorithm, **kwargs) + (algorithm == "shift")
+
+    monkeypatch.setattr(speed.F, "conv2d", wrong_shift)
+    rows = speed.algorithms_vs_torch(tiny(), ["im2col"], repeat=1)
+    assert list(rows) == ["im2col"] and len(rows["im2col"].ours.times) == 1
+    with pytest.raises(AssertionError, match="conv2d algorithm=shift: cnnref and torch differ"):
+        speed.algorithms_vs_torch(tiny(), ["im2col", "shift"], repeat=1)
+
+
+def test_gemm_floor_times_the_product_of_the_im2col_sizes():
+    floor = speed.gemm_floor(tiny(), repeat=3)
+    assert len(floor.times) == 3 and floor.min > 0
+
+
+def test_train_epoch_vs_torch_refuses_a_loop_that_trains_differently(monkeypatch):
+    import cnnref.train
+
+    real = cnnref.train.train_one_epoch
+
+    def one_more_step(net, loader, optimizer, *args, **kwargs):
+        result = real(net, loader, optimizer, *args, **kwargs)
+        optimizer.step()                       # a second step with the last gradients
+        return result
+
+    assert speed.train_epoch_vs_torch(batches=2, batch_size=4, repeat=2).ratio > 0
+    monkeypatch.setattr(cnnref.train, "train_one_epoch", one_more_step)
+    with pytest.raises(AssertionError, match="train_one_epoch .*: cnnref and torch differ"):
+        speed.train_epoch_vs_torch(batches=2, batch_size=4, repeat=1)

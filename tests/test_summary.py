@@ -17,18 +17,23 @@ def meta(name, **kwargs):
 
 def hooked_mult_adds(model):
     """Independent count: (weights per output + bias) * outputs for every Conv2d and Linear,
-    and one add per unit for a per-unit bias (UnitBias), with output sizes from forward hooks."""
+    and one add per unit for a per-unit bias (UnitBias), with output sizes from forward hooks.
+    A batch normalization layer counts its parameters (torchinfo's convention: the per-channel
+    scale and shift, once per channel; at inference it folds into the convolution before it)."""
     total = []
 
     def hook(module, inputs, output):
         if isinstance(module, UnitBias):
             total.append(output[0].numel())
             return
+        if isinstance(module, nn.BatchNorm2d):
+            total.append(module.weight.numel() + module.bias.numel())
+            return
         per_output = module.weight[0].numel() + (module.bias is not None)
         positions = output.numel() // output.shape[1] if isinstance(module, nn.Conv2d) else output.shape[0]
         total.append(per_output * positions * module.weight.shape[0])
 
-    counted = (nn.Conv2d, nn.Linear, UnitBias)
+    counted = (nn.Conv2d, nn.Linear, UnitBias, nn.BatchNorm2d)
     hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, counted)]
     with torch.no_grad():
         model.eval()(torch.zeros(1, *model.input_size, device="meta"))

@@ -23,7 +23,9 @@ from cnnref.models.alexnet import alexnet
 from cnnref.models.googlenet import INCEPTION_TABLE, GoogLeNet, googlenet
 from cnnref.models.lenet import LENET5_C3_TABLE, caffe_lenet, lenet5, lenet1989
 from cnnref.models.network import Network, check_input
+from cnnref.models.nin import NIN_TABLE, nin
 from cnnref.models.pattern import feature_shapes, make_cnn
+from cnnref.models.resnet import RESNET_TABLE, resnet, resnet18, resnet34, resnet50
 from cnnref.models.vgg import VGG_CONFIGS, vgg, vgg11, vgg13, vgg16, vgg19
 from cnnref.models.zfnet import zfnet
 
@@ -31,6 +33,7 @@ __all__ = [
     "MODELS", "get_model", "Network", "check_input",
     "lenet1989", "lenet5", "LENET5_C3_TABLE", "caffe_lenet", "alexnet", "zfnet", "vgg", "VGG_CONFIGS", "vgg11", "vgg13", "vgg16",
     "vgg19", "googlenet", "GoogLeNet", "INCEPTION_TABLE", "make_cnn", "feature_shapes",
+    "nin", "NIN_TABLE", "resnet", "RESNET_TABLE", "resnet18", "resnet34", "resnet50",
 ]
 
 # name -> builder; every builder takes num_classes (and in_channels) as keyword arguments
@@ -45,6 +48,10 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "vgg16": vgg16,
     "vgg19": vgg19,
     "googlenet": googlenet,
+    "nin": nin,
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
     "cnn": make_cnn,
 }
 """Architecture name -> builder; every builder takes ``num_classes`` and ``in_channels``."""
@@ -66,10 +73,10 @@ def get_model(name: str, **kwargs: Any) -> nn.Module:
     Examples:
         >>> get_model("caffe_lenet").input_size
         (1, 28, 28)
-        >>> get_model("resnet50")
+        >>> get_model("resnet9000")
         Traceback (most recent call last):
         ...
-        ValueError: get_model: unknown model 'resnet50', expected one of ...
+        ValueError: get_model: unknown model 'resnet9000', expected one of ...
     """
     if name not in MODELS:
         raise ValueError(f"get_model: unknown model {name!r}, expected one of {', '.join(sorted(MODELS))}")

@@ -90,15 +90,16 @@ def feature_shapes(image_size: IntOrSeq, n: int, m: int, kernel_size: int = 3,
 
 def make_cnn(n: int = 2, m: int = 2, k: int = 1, pool: bool = True, *, num_classes: int = 10,
              in_channels: int = 1, image_size: IntOrSeq = 28, channels: IntOrSeq = 16,
-             hidden: IntOrSeq = 128, kernel_size: int = 3, padding: int | None = None) -> Network:
+             hidden: IntOrSeq = 128, kernel_size: int = 3, padding: int | None = None,
+             batch_norm: bool = False, global_pool: bool = False) -> Network:
     """INPUT -> [[CONV -> RELU] * n -> POOL?] * m -> [FC -> RELU] * k -> FC.
 
     The flattened size in front of the first fully connected layer is
-    ``channels_of_last_block * H * W`` with ``(H, W)`` from [`feature_shapes`][cnnref.models.pattern.feature_shapes]; it is
-    stored as ``model.flat_features``.
+    ``channels_of_last_block * H * W`` with ``(H, W)`` from [`feature_shapes`][cnnref.models.pattern.feature_shapes]
+    (``channels_of_last_block`` with ``global_pool``); it is stored as ``model.flat_features``.
 
-    Children: conv{b}_{i}, relu{b}_{i}, pool{b} for block b and convolution i; flatten;
-    fc{j}, relu_fc{j} for the k hidden layers; fc{k+1}, the output layer.
+    Children: conv{b}_{i}, (bn{b}_{i},) relu{b}_{i}, pool{b} for block b and convolution i;
+    (gap,) flatten; fc{j}, relu_fc{j} for the k hidden layers; fc{k+1}, the output layer.
 
     Args:
         n: convolutions (each followed by ReLU) per block.
@@ -113,6 +114,10 @@ def make_cnn(n: int = 2, m: int = 2, k: int = 1, pool: bool = True, *, num_class
         hidden: widths of the hidden fully connected layers: a list of k, or one int for all.
         kernel_size: square kernel of every convolution.
         padding: zero padding of every convolution; ``None`` means ``kernel_size // 2``.
+        batch_norm: put ``BatchNorm2d`` between each convolution and its ReLU; the convolution
+            then has no bias (the normalization subtracts the mean, bias included, and adds its own).
+        global_pool: average each map of the last block to one value (``AdaptiveAvgPool2d(1)``)
+            before flattening, so the first fully connected layer takes one input per map.
 
     Returns:
         A [`Network`][cnnref.models.network.Network] with
@@ -132,6 +137,8 @@ def make_cnn(n: int = 2, m: int = 2, k: int = 1, pool: bool = True, *, num_class
         >>> import torch
         >>> net(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
+        >>> make_cnn(batch_norm=True, global_pool=True).flat_features      # 32 maps, one value each
+        32
     """
     k = _count("k", k)
     shapes = feature_shapes(image_size, n, m, kernel_size, padding, pool)
@@ -144,12 +151,17 @@ def make_cnn(n: int = 2, m: int = 2, k: int = 1, pool: bool = True, *, num_class
     c = in_channels = _count("in_channels", in_channels, 1)
     for b, maps in enumerate(widths, start=1):
         for i in range(1, n + 1):
-            layers[f"conv{b}_{i}"] = nn.Conv2d(c, maps, kernel_size, padding=padding)
+            layers[f"conv{b}_{i}"] = nn.Conv2d(c, maps, kernel_size, padding=padding, bias=not batch_norm)
+            if batch_norm:
+                layers[f"bn{b}_{i}"] = nn.BatchNorm2d(maps)
             layers[f"relu{b}_{i}"] = nn.ReLU(inplace=True)
             c = maps
         if pool:
             layers[f"pool{b}"] = nn.MaxPool2d(2)
     h, w = shapes[-1][1] if shapes else (height, width)
+    if global_pool:
+        layers["gap"] = nn.AdaptiveAvgPool2d(1)        # (N, c, 1, 1)
+        h = w = 1
     flat = c * h * w
     layers["flatten"] = nn.Flatten()                   # (N, c * h * w)
     features = flat

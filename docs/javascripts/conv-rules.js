@@ -7,7 +7,7 @@
 // one of the message tables below. The mapping between the tables, by code:
 //
 //   code                     cnnref.shapes (SHAPES, exact text)                zh (calculator)
-//   notInt                   "... {name} must be an int or a tuple of ints"   "{name} 必须是整数"
+//   notInt                   "... {name} must be an int, got ..."             "{name} 必须是整数"
 //   paddingString            "... padding must be an int, a tuple, 'same' ..."  "padding 必须是整数、'same' 或 'valid'"
 //   paddingStringTransposed  "... padding must be an int or a tuple for ..."   "转置卷积的 padding 必须是整数"
 //   positive                 "... {name} must be positive, got ..."          "{name} 必须是正数"
@@ -191,7 +191,7 @@
   // --- messages ----------------------------------------------------------------------------
   // SHAPES: cnnref.shapes' exact words (the TypeError / ValueError text).
   var SHAPES = {
-    notInt: function (a) { return a.func + ": " + a.name + " must be an int or a tuple of ints, got " + pyRepr(a.value); },
+    notInt: function (a) { return a.func + ": " + a.name + " must be an int, got " + pyRepr(a.value); },
     paddingString: function (a) {
       return a.func + ": padding must be an int, a tuple, 'same' or 'valid', got " + pyRepr(a.value);
     },
