@@ -39,24 +39,42 @@ TORCH_DTYPE = {np.dtype(np.float16): torch.float16, np.dtype(np.float32): torch.
 
 
 
-def assert_close(ours, theirs, rtol=None, atol=None, dtype=False):
+def assert_close(ours, theirs, rtol=None, atol=None, dtype=False, slack=0.0):
     """Assert that `ours` (NumPy) equals `theirs` (torch or NumPy): same shape, values within the
-    dtype's tolerance, NaN where the other has NaN and the same infinities; with ``dtype``, also
+    dtype's tolerance (plus ``slack``, the relative error an ill-conditioned input allows: see
+    `batch_norm_slack`), NaN where the other has NaN and the same infinities; with ``dtype``, also
     the same dtype. A pair (values, indices) is compared element by element."""
     if isinstance(theirs, tuple):
         assert isinstance(ours, tuple) and len(ours) == len(theirs), f"{type(ours)} is not a pair like torch's"
         for mine, their in zip(ours, theirs):
-            assert_close(mine, their, rtol, atol, dtype)
+            assert_close(mine, their, rtol, atol, dtype, slack)
         return
     ours, theirs = np.asarray(ours), to_numpy(theirs)
     assert ours.shape == theirs.shape, f"shape {ours.shape} != {theirs.shape}"
     if dtype:
         assert ours.dtype == theirs.dtype, f"dtype {ours.dtype} != {theirs.dtype}"
-    tol = TOLERANCE.get(theirs.dtype, 1e-5)
+    tol = TOLERANCE.get(theirs.dtype, 1e-5) + slack
     finite = theirs[np.isfinite(theirs)] if np.issubdtype(theirs.dtype, np.floating) else theirs
     scale = max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.0
     np.testing.assert_allclose(ours, theirs, rtol=tol if rtol is None else rtol,
                                atol=tol * scale if atol is None else atol)
+
+
+def batch_norm_slack(x, eps, training):
+    """The relative error of batch norm's output that the rounding of the batch mean alone allows.
+
+    Centring subtracts a mean that either library rounds to the compute dtype, in its own order of
+    additions: an error of about one ulp of ``max|x|``, divided by ``sqrt(var + eps)``. When a
+    channel's values lie far closer together than their size (4.3895 and 4.3896), that is far above
+    the dtype's tolerance, for torch as for us; the gradient inherits the same relative error.
+    """
+    x = np.asarray(x)
+    if not training or x.size == 0 or not np.isfinite(x).all():
+        return 0.0
+    ulp = np.finfo(np.float32 if x.dtype == np.float16 else x.dtype).eps     # float16 computes in float32
+    axes = (0,) + tuple(range(2, x.ndim))
+    x = x.astype(np.float64)
+    return float(4 * ulp * np.max(np.abs(x).max(axis=axes) / np.sqrt(x.var(axis=axes) + eps)))
 
 
 def tensor(a):
@@ -173,7 +191,8 @@ def check_op(name, draw, dtype, special=None, batch=None):
     floating = [isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating) for a in args]
     targs = [tensor(a).requires_grad_(op.backward is not None) if f else tensor(a) for a, f in zip(args, floating)]
     theirs = op.theirs(*targs, **{k: tensor(v) for k, v in kwargs.items()})
-    assert_close(op.ours(*args, **kwargs), theirs, dtype=True)
+    slack = batch_norm_slack(args[0], kwargs["eps"], kwargs["training"]) if name == "batch_norm" else 0.0
+    assert_close(op.ours(*args, **kwargs), theirs, dtype=True, slack=slack)
     if op.backward is None:
         return
     out = theirs[0] if isinstance(theirs, tuple) else theirs
@@ -191,7 +210,7 @@ def check_op(name, draw, dtype, special=None, batch=None):
         grads = [t.grad if f else None for t, f in zip(targs, floating)]
     for mine, grad, f in zip(op.backward(g, *args, **kwargs), grads, floating):
         if f and mine is not None:
-            assert_close(mine, grad, dtype=True)
+            assert_close(mine, grad, dtype=True, slack=slack)
 
 
 # ----------------------------------------------------------------------------- conv2d's algorithms
@@ -240,6 +259,9 @@ def check_algorithm(algorithm, draw, dtype, batch=None):
 # ----------------------------------------------------------------------------- modules
 def check_module(ours, theirs, x, *extra):
     """Load torch's parameters into ours, then compare output, d/d input and every parameter's grad."""
+    norm = isinstance(theirs, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
+    training = norm and (theirs.training or not theirs.track_running_stats)
+    slack = batch_norm_slack(x, theirs.eps, training) if norm else 0.0
     theirs = theirs.to(TORCH_DTYPE[np.dtype(x.dtype)])
     ours.to(x.dtype).load_state_dict(theirs.state_dict())
     extra_t = [tensor(e) for e in extra]
@@ -251,14 +273,14 @@ def check_module(ours, theirs, x, *extra):
         theirs = theirs.float()
     run = (lambda t: theirs(t.float(), *extra_t).half()) if half else (lambda t: theirs(t, *extra_t))
     expected, g, (gx,) = torch_forward_backward(run, [x])
-    assert_close(ours(x, *extra), expected, dtype=True)
+    assert_close(ours(x, *extra), expected, dtype=True, slack=slack)
     ours.zero_grad()
-    assert_close(ours.backward(g), gx, dtype=True)
+    assert_close(ours.backward(g), gx, dtype=True, slack=slack)
     theirs_grads = {name: p.grad.half() if half else p.grad for name, p in theirs.named_parameters()}
     ours_grads = {name: p.grad for name, p in ours.named_parameters()}
     assert ours_grads.keys() == theirs_grads.keys()
     for name, grad in theirs_grads.items():
-        assert_close(ours_grads[name], grad, dtype=True)
+        assert_close(ours_grads[name], grad, dtype=True, slack=slack)
 
 
 def _padding_fits(module, size):

@@ -232,6 +232,10 @@ def test_float16_batch_norm_centres_with_the_mean_rounded_to_float16_like_torch(
     ours = F.batch_norm(x, None, None, training=True, momentum=0.0)
     assert_close(ours, TF.batch_norm(tensor(x), None, None, training=True, momentum=0.0), dtype=True)
     assert abs(float(ours[1, 1]) - 1) > 0.01     # not the float32 answer, which is symmetric
+    # the backward reads the saved mean and 1/std, both float16 (0.3931, not 0.3745, at x (0.0134, 0.0733))
+    x = np.array([[[[0.01339, 0.0733]]]], np.float16)
+    _, g, (gx,) = torch_forward_backward(lambda t: TF.batch_norm(t, None, None, training=True), [x])
+    assert_close(F.batch_norm_backward(g, x, None, None, training=True)[0], gx, dtype=True)
 
 
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=(2, 3), stride=(1, 2)),
