@@ -2,8 +2,10 @@
 
 The site is built once per test run, by `mkdocs build --strict` with SITE_URL set to the
 address of a local web server and a path prefix (tests/site_browser.py, PREFIX): the pages'
-code blocks run once at build time (and once more as pytest items, docs/*.md), and every site
-check, the offline copy included, reads that one build.
+code blocks run once at build time (and once more in the notebooks' kernels), and every site
+check, the offline copy included, reads that one build. The build starts in the background as
+soon as the tests are collected, and the tests that need it run last: it takes one core while
+the others run on the second.
 
 Markers, set here from the fixtures a test uses (pyproject.toml registers them):
 `site` needs the built site (the build takes minutes), `browser` drives Chromium, `slow` is
@@ -16,6 +18,8 @@ import functools
 import http.server
 import os
 import pathlib
+import shutil
+import tempfile
 import threading
 import urllib.parse
 import zipfile
@@ -23,8 +27,12 @@ import zipfile
 import pytest
 
 from hooks.offline_copy import FOLDER, write_offline_zip
-from tests.docs_helpers import build_site, load_build
+from tests.docs_helpers import finish_build, load_build, start_build
+from cnnref.experiments import CACHE_VARIABLE
 from tests.site_browser import CHROMIUM, CHROMIUM_ARGS, PREFIX, Browser, PrefixHandler
+
+
+BUILD = pytest.StashKey[dict]()
 
 
 def pytest_collection_modifyitems(items):
@@ -36,6 +44,43 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.site)
         if names & {"chromium", "built_site"}:
             item.add_marker(pytest.mark.slow)
+    # the tests that need the site last (a stable sort keeps the order of the rest): the build
+    # started by pytest_collection_finish runs beside the others
+    items.sort(key=needs_site)
+
+
+def needs_site(item) -> bool:
+    return "built_site" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_finish(session):
+    """Start the site build now when a selected test needs it and no --built-site is given."""
+    config = session.config
+    if config.getoption("--built-site") or config.option.collectonly or not any(map(needs_site, session.items)):
+        return
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="cnnref-site-"))
+    site, server = folder / "site", make_server(folder / "site", 0, PREFIX)
+    cache = {CACHE_VARIABLE: os.environ.get(CACHE_VARIABLE) or str(folder / "once-cache")}
+    url = f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
+    config.stash[BUILD] = dict(folder=folder, site=site, server=server, url=url, cache=cache,
+                               process=start_build(site, site_url=url, env=cache))
+
+
+def pytest_sessionfinish(session):
+    build = session.config.stash.get(BUILD, None)
+    if build:
+        build["process"].kill()                   # an interrupted run leaves no build behind
+        build["process"].wait()
+        shutil.rmtree(build["folder"], ignore_errors=True)
+
+
+def make_server(site: pathlib.Path, port: int, prefix: str) -> http.server.ThreadingHTTPServer:
+    """A web server bound to ``port`` (0: a free one) that will serve ``site`` under ``prefix``
+    once `served_site` starts it."""
+    handler = functools.partial(PrefixHandler, directory=str(site), prefix=prefix)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.started = threading.Event()
+    return server
 
 
 def pytest_addoption(parser):
@@ -46,45 +91,45 @@ def pytest_addoption(parser):
 
 
 @pytest.fixture(scope="session")
-def site_server(request, tmp_path_factory):
-    """(server, site folder, site URL): a web server bound to a free port before the site is
-    built (the build needs the URL), serving the folder under its path prefix once
-    `served_site` starts it. With --built-site, the folder, port and prefix of that build."""
-    reuse = request.config.getoption("--built-site")
-    if reuse:
+def site_server(request):
+    """(server, site folder, site URL): the server bound before the build (which needs the URL)
+    by pytest_collection_finish, or with --built-site, one on the port and prefix of that build."""
+    build = request.config.stash.get(BUILD, None)
+    if build:
+        server, site, url = build["server"], build["site"], build["url"]
+    else:
+        reuse = request.config.getoption("--built-site")
+        assert reuse, "no site build was started: the test that needs it was not collected as such"
         site = pathlib.Path(reuse)
         url = load_build(site)[1]
         address = urllib.parse.urlsplit(url)
         assert address.hostname == "127.0.0.1" and address.path.endswith("/"), url
-        port, prefix = address.port, address.path
-    else:
-        site, port, prefix = tmp_path_factory.mktemp("site"), 0, PREFIX
-    handler = functools.partial(PrefixHandler, directory=str(site), prefix=prefix)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.started = threading.Event()
-    yield server, site, f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+        server = make_server(site, address.port, address.path)
+    yield server, site, url
     if server.started.is_set():
         server.shutdown()
     server.server_close()
 
 
 @pytest.fixture(scope="session")
-def once_cache(tmp_path_factory) -> dict[str, str]:
+def once_cache(request, tmp_path_factory) -> dict[str, str]:
     """The environment that makes `cnnref.experiments.once` keep its results in a folder of this
     test run: the site build and the notebooks' kernels share them, so an experiment runs once."""
-    from cnnref.experiments import CACHE_VARIABLE
-
+    build = request.config.stash.get(BUILD, None)
+    if build:
+        return build["cache"]
     # a folder already named in the environment is kept (a site built earlier, --built-site, with it)
     return {CACHE_VARIABLE: os.environ.get(CACHE_VARIABLE) or str(tmp_path_factory.mktemp("once-cache"))}
 
 
 @pytest.fixture(scope="session")
-def built_site(request, site_server, once_cache):
-    """(site folder, CompletedProcess): the whole site, built once per test run."""
+def built_site(request, site_server):
+    """(site folder, CompletedProcess): the whole site, built once per test run (in the background
+    since the tests were collected: this waits for it)."""
     _, site, url = site_server
     if request.config.getoption("--built-site"):
         return site, load_build(site)[0]
-    return site, build_site(site, site_url=url, env=once_cache)
+    return site, finish_build(request.config.stash[BUILD]["process"])
 
 
 def require_build(built_site):

@@ -79,22 +79,41 @@ def mkdocs_command() -> list[str]:
     return [str(script)]
 
 
-def build_site(site_dir: pathlib.Path, site_url: str | None = None,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """`mkdocs build --strict` of the whole site into site_dir, from the repository root, by the
-    console script; SITE_URL=site_url when given (else mkdocs.yml's default); `env` adds to the
-    environment. What the build printed and returned is kept beside the site, in
-    `<site_dir>.build.json` (see load_build)."""
+def start_build(site_dir: pathlib.Path, site_url: str | None = None,
+                env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start `mkdocs build --strict` of the whole site into site_dir, from the repository root, by
+    the console script; SITE_URL=site_url when given (else mkdocs.yml's default); `env` adds to the
+    environment. Its output goes to files beside the site (a pipe nobody reads would fill up and
+    stall the build); `finish_build` waits for it."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
     env.pop("SITE_URL", None)
     if site_url is not None:
         env["SITE_URL"] = site_url
-    result = subprocess.run([*mkdocs_command(), "build", "--strict", "--site-dir", str(site_dir)],
-                            cwd=ROOT, capture_output=True, text=True, env=env)
-    record = {"args": result.args, "returncode": result.returncode, "stdout": result.stdout,
-              "stderr": result.stderr, "site_url": site_url}
+    out, err = (open(f"{site_dir}.{name}", "w+", encoding="utf8") for name in ("stdout", "stderr"))
+    process = subprocess.Popen([*mkdocs_command(), "build", "--strict", "--site-dir", str(site_dir)],
+                               cwd=ROOT, stdout=out, stderr=err, text=True, env=env)
+    process.site = (site_dir, site_url, out, err)
+    return process
+
+
+def finish_build(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    """Wait for a build `start_build` started; what it printed and returned is kept beside the
+    site, in `<site_dir>.build.json` (see load_build)."""
+    site_dir, site_url, *files = process.site
+    returncode = process.wait()
+    stdout, stderr = (f.seek(0) or f.read() for f in files)
+    for f in files:
+        f.close()
+    record = {"args": process.args, "returncode": returncode, "stdout": stdout, "stderr": stderr,
+              "site_url": site_url}
     pathlib.Path(f"{site_dir}.build.json").write_text(json.dumps(record), "utf8")
-    return result
+    return subprocess.CompletedProcess(process.args, returncode, stdout, stderr)
+
+
+def build_site(site_dir: pathlib.Path, site_url: str | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`start_build` and `finish_build`: the whole site, built now."""
+    return finish_build(start_build(site_dir, site_url, env))
 
 
 def load_build(site_dir: pathlib.Path) -> tuple[subprocess.CompletedProcess, str | None]:
