@@ -23,20 +23,21 @@ def storage_bytes(tensors) -> int:
 @exercise("gpu-training/1")
 def lenet5_bytes(answer):
     """LeNet-5 (10 classes): ``(bytes of its weights in float32, in float16, bytes of the float32
-    weights, their gradients and Adam's two buffers together)``; measured here after a real step.
+    weights, their gradients and Adam's two buffers together)``; measured here after Adam's first step.
 
     Examples:
         >>> from cnnref.exercises import check
         >>> print(check("gpu-training/1", (246_824, 123_412, 3 * 246_824)))
         your answer is wrong at position(s) 2 (counting from 0)
     """
-    torch.manual_seed(0)
-    model = get_model("lenet5")
+    with torch.device("meta"):                    # shapes and dtypes only: nothing allocated or computed
+        model = get_model("lenet5")
     full = storage_bytes(model.parameters())
     half = storage_bytes(p.detach().half() for p in model.parameters())
     optimizer = torch.optim.Adam(model.parameters())
-    model(torch.zeros(1, 1, 32, 32)).sum().backward()
-    optimizer.step()
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)              # what backward() would leave: float32, the weight's shape
+    optimizer.step()                              # Adam makes its state on its first step
     # Adam's state per weight: exp_avg, exp_avg_sq (and a scalar step count, not a buffer)
     buffers = [state[name] for state in optimizer.state.values() for name in ("exp_avg", "exp_avg_sq")]
     total = full + storage_bytes(p.grad for p in model.parameters()) + storage_bytes(buffers)
