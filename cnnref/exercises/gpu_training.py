@@ -1,6 +1,6 @@
 """Checkers for the exercises of the GPU-training page (docs/gpu-training.*.md): memory of the
 weights in float32 and float16 and of Adam's state, the shares of DistributedDataParallel, and
-GradScaler's rule. All of them run on the CPU: no checker needs CUDA."""
+GradScaler's rule, and why a resumed run sees the batches of an uninterrupted one. All of them run on the CPU: no checker needs CUDA."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cnnref.exercises.checks import expect_function, expect_shape
 from cnnref.exercises.registry import exercise
 from cnnref.models import get_model
 
-__all__ = ["lenet5_bytes", "ddp_shares", "grad_scaler_scales"]
+__all__ = ["lenet5_bytes", "ddp_shares", "grad_scaler_scales", "epoch_order"]
 
 
 def storage_bytes(tensors) -> int:
@@ -102,3 +102,25 @@ def grad_scaler_scales(answer):
         for an input of shape (10,): your function's output is wrong at 6 of 10 positions, the first at index 2
     """
     expect_function(answer, scaler_cases(), torch_scales)
+
+
+def sampler_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The reference: the order in which a one-process DistributedSampler gives n examples in that epoch."""
+    sampler = DistributedSampler(range(n), num_replicas=1, rank=0, shuffle=True, seed=seed)
+    sampler.set_epoch(epoch)
+    return np.array(list(sampler))
+
+
+@exercise("gpu-training/4")
+def epoch_order(answer):
+    """A function ``answer(n, seed, epoch) -> order``: the order of the n examples in that epoch,
+    as ``DistributedSampler(data, num_replicas=1, rank=0, shuffle=True, seed=seed)`` gives it
+    after ``set_epoch(epoch)``, as an integer array of shape (n,).
+
+    Examples:
+        >>> from cnnref.exercises import check
+        >>> print(check("gpu-training/4", lambda n, seed, epoch: np.arange(n)))
+        for the arguments (11, 0, 3): your function's output is wrong at 9 of 11 positions, the first at index 0
+    """
+    cases = [(11, 0, 3), (11, 0, 0), (20, 5, 2), (7, 1, 9), (1, 3, 4)]
+    expect_function(answer, cases, sampler_order)
