@@ -23,7 +23,7 @@ from cnnref.exercises.messages import LANGS, MESSAGES
 from tests.docs_helpers import pages, python_fences
 
 # topic pages whose exercises are written ("all" once every topic page has them)
-DONE: list[str] | str = ["convolution", "conv-shapes", "pooling"]
+DONE: list[str] | str = ["convolution", "conv-shapes", "pooling", "explorer", "lenet"]
 # pages that are not topics: no exercises
 NOT_TOPICS = {"index", "glossary", "how-to-use"}
 
