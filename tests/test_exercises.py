@@ -23,7 +23,7 @@ from cnnref.exercises.messages import LANGS, MESSAGES
 from tests.docs_helpers import pages, python_fences
 
 # topic pages whose exercises are written ("all" once every topic page has them)
-DONE: list[str] | str = ["convolution", "conv-shapes", "pooling", "batch-size", "optimizers", "input-layer", "activation", "inspect", "weight-sharing", "linear", "cnn-pattern", "training", "architectures", "fine-tuning", "gpu-training", "one-by-one", "batch-norm", "resnet", "conv-algorithms"]
+DONE: list[str] | str = ["convolution", "conv-shapes", "pooling", "batch-size", "optimizers", "input-layer", "activation", "inspect", "weight-sharing", "linear", "cnn-pattern", "training", "architectures", "fine-tuning", "gpu-training", "one-by-one", "batch-norm", "resnet", "conv-algorithms", "explorer", "lenet"]
 # pages that are not topics: no exercises
 NOT_TOPICS = {"index", "glossary", "how-to-use"}
 
