@@ -49,7 +49,11 @@ def run_notebook(path: pathlib.Path, env: dict[str, str] | None = None, timeout:
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cnnref-kernel-") as scratch:
-        kernel_env = {**os.environ, "IPYTHONDIR": str(pathlib.Path(scratch) / "ipython"), **(env or {})}
+        # torch on one thread, as in the site build (hooks/torch_threads.py): two kernels share
+        # the two cores, and a result `once` shares with the build (an uninterrupted training run
+        # a resumed one must equal bit for bit) was computed on one thread too
+        kernel_env = {**os.environ, "IPYTHONDIR": str(pathlib.Path(scratch) / "ipython"), "OMP_NUM_THREADS": "1",
+                      **(env or {})}
         # unix sockets in the scratch folder: no TCP port, nothing reachable from elsewhere
         manager = ThisPython(connection_file=str(pathlib.Path(scratch) / "kernel.json"), transport="ipc",
                              ip=str(pathlib.Path(scratch) / "ipc"))
