@@ -11,15 +11,17 @@ fixed time: the machine may be busy.
 
 from __future__ import annotations
 
+import html.parser
 import itertools
 import re
 import shutil
 import subprocess
+import urllib.parse
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.docs_helpers import LANGUAGES, ROOT, page_url, pages
+from tests.docs_helpers import LANGUAGES, ROOT, built_page, page_url, pages
 from tests.site_checks import (WIDGET_CASES, check_page, check_widget, expected_calculation, language_root,
                                search_results, site_path)
 
@@ -80,7 +82,39 @@ def test_pages_with_formulas_are_checked(built_site):
         assert html.count('class="arithmatex"') >= 3
 
 
-@pytest.mark.parametrize("topic", TOPICS)
+class Switcher(html.parser.HTMLParser):
+    """The language switcher of a built page: hreflang -> href of its links."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.links: dict[str, str] = {}
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "a" and "md-select__link" in (a.get("class") or "").split():
+            self.links[a.get("hreflang")] = a.get("href")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_pages_language_switcher_names_the_same_page_in_the_other_language(built_site, site_server, language):
+    site, _ = built_site
+    prefix = urllib.parse.urlsplit(site_server[2]).path.rstrip("/")     # the home page's links are absolute
+    wrong = []
+    for topic in TOPICS:
+        url, other = prefix + page_url(language, topic), prefix + page_url(OTHER[language], topic)
+        links = Switcher(built_page(site, language, topic).read_text("utf8")).links
+        if OTHER[language] not in links or urllib.parse.urljoin(url, links[OTHER[language]]) != other:
+            wrong.append(f"{url}: {links}")
+    assert wrong == []
+
+
+# the switcher is one template: a click on a few kinds of page (home, topic, API, widget page)
+# shows it works in the browser; the test above reads where it leads on every page
+SWITCHED = ["index", "convolution", "api/functional", "lenet"]
+
+
+@pytest.mark.parametrize("topic", SWITCHED)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_language_switcher_leads_to_the_same_page(browser, language, topic):
     page = browser.open(page_url(language, topic))
