@@ -9,6 +9,7 @@ one build process: ``once`` runs it on the first page and hands the second page 
 from __future__ import annotations
 
 import dataclasses
+import dis
 import functools
 import hashlib
 import math
@@ -92,7 +93,31 @@ def _code_key(code: types.CodeType) -> tuple:
     the same function with translated messages, and share one result."""
     consts = tuple(_code_key(c) if isinstance(c, types.CodeType) else c
                    for c in code.co_consts if not isinstance(c, str))
-    return (code.co_code, code.co_names, code.co_varnames, consts)
+    return (_instructions(code), code.co_names, code.co_varnames, consts)
+
+
+# what a jump's target or a call's plumbing is: it moves with the way the code was compiled
+_PLUMBING = {"CACHE", "NOP", "EXTENDED_ARG", "PRECALL", "PUSH_NULL", "RESUME"}
+_JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
+
+
+def _instructions(code: types.CodeType) -> tuple:
+    """The code's operations and their names and numbers, the same however it was compiled.
+
+    Not ``co_code``: Python 3.11 compiles ``optim.Adam(...)`` as a method call when ``optim`` is not
+    imported in the same compiled unit and as an attribute load when it is, and jump offsets move
+    with that. IPython compiles a notebook cell statement by statement and the site build a page's
+    block at once, so the same function had two keys and the notebooks never read the build's results.
+    """
+    ops = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _PLUMBING:
+            continue
+        name = "LOAD_ATTR" if ins.opname == "LOAD_METHOD" else ins.opname
+        arg = None if ins.opcode in _JUMPS or isinstance(ins.argval, (str, types.CodeType)) and name == "LOAD_CONST" \
+            else ins.argval
+        ops.append((name, repr(arg)))
+    return tuple(ops)
 
 
 def _value_key(value: Any) -> Any:

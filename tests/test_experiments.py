@@ -1,5 +1,7 @@
 """cnnref.experiments: mean ± sd, the paired two-standard-error rule, and once()."""
 
+import ast
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -53,6 +55,36 @@ def test_once_shares_a_result_between_translations_but_not_between_different_cod
     assert make("x", 3)(3) == (9, "x")                   # a different closure value runs again
 
 
+BLOCK = """
+import math
+
+from cnnref.experiments import once
+
+@once
+def experiment(n):
+    calls.append(n)
+    return math.floor(n * SCALE + 0.5)
+"""
+
+
+def run_block(source: str, by_statement: bool, calls: list) -> int:
+    """Run BLOCK as the site build does (one compiled unit) or as IPython does (each top-level
+    statement compiled alone), in a fresh namespace; the experiment's value for n=2."""
+    namespace = {"calls": calls, "SCALE": 10}
+    tree = ast.parse(source)
+    units = [ast.Module([node], []) for node in tree.body] if by_statement else [tree]
+    for unit in units:
+        exec(compile(unit, "<block>", "exec"), namespace)
+    return namespace["experiment"](2)
+
+
+def test_once_gives_a_notebook_cell_the_result_of_the_same_block_in_the_build():
+    # compiled alone, `math.floor(...)` is a method call; compiled with its import, an attribute load
+    calls = []
+    assert run_block(BLOCK, False, calls) == run_block(BLOCK, True, calls) == 20 and calls == [2]
+    assert run_block(BLOCK.replace("+ 0.5", "+ 1.5"), True, calls) == 21 and calls == [2, 2]
+
+
 EPOCHS = 2
 
 
@@ -98,6 +130,8 @@ def test_once_accepts_modules_among_the_globals_it_reads():
 
 ONCE_SCRIPT = """
 import sys
+import ast
+
 import numpy as np
 from cnnref.experiments import once
 
