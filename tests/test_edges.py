@@ -225,6 +225,16 @@ def test_float16_sums_that_torch_keeps_in_float16_stall_as_torchs_do():
     assert np.isnan(F.cross_entropy(logits, target))   # 100000 * log(3) overflows float16, as in torch
 
 
+def test_float16_dilated_padded_conv2d_where_torchs_own_float16_kernel_crashes():
+    # torch 2.14's CPU float16 conv2d dies with SIGSEGV here (compare.rounded_from_float32);
+    # ours gives torch's float32 answer rounded once, as its float16 path does elsewhere
+    x, w = data(3, np.float16, (4, 3, 1), (2, 2, 2, 1))
+    kwargs = dict(stride=2, padding=(2, 1), dilation=2, groups=2)
+    expected = TF.conv2d(tensor(x).float(), tensor(w).float(), **kwargs).half()
+    assert_close(F.conv2d(x, w, **kwargs), expected, dtype=True)
+    assert F.conv2d(x, w, **kwargs).shape == (2, 3, 2)
+
+
 def test_float16_batch_norm_centres_with_the_mean_rounded_to_float16_like_torch():
     # torch keeps the batch mean in float16 and centres with it: with values 0.12 apart at 5, the
     # rounding (0.002) moves x_hat by 1.6 %, so ours must round where torch does (found by hypothesis)
