@@ -45,12 +45,22 @@ def pytest_collection_modifyitems(items):
         if names & {"chromium", "built_site"}:
             item.add_marker(pytest.mark.slow)
     # the tests that need the site last (a stable sort keeps the order of the rest): the build
-    # started by pytest_collection_finish runs beside the others
-    items.sort(key=needs_site)
+    # started by pytest_collection_finish runs beside the others. Among them, the one that starts
+    # the notebooks' kernels first and the ones that wait for them last: the kernels run beside
+    # the browser tests
+    items.sort(key=phase)
 
 
 def needs_site(item) -> bool:
     return "built_site" in getattr(item, "fixturenames", ())
+
+
+def phase(item) -> int:
+    if not needs_site(item):
+        return 0
+    if item.get_closest_marker("starts_background"):
+        return 1
+    return 3 if item.get_closest_marker("waits_for_background") else 2
 
 
 def pytest_collection_finish(session):

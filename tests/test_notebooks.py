@@ -55,6 +55,14 @@ def page_code(lang: str, topic: str) -> tuple[list[str], list[str]]:
     return fences, exercises
 
 
+@pytest.mark.starts_background
+def test_every_page_of_both_languages_has_a_notebook_to_run(notebook_runs, built_site):
+    site = require_build(built_site)
+    assert set(notebook_runs) == set(NOTEBOOKS)
+    assert sorted(site.glob("notebooks/*/*.ipynb")) == sorted(site / notebook_path(t, l) for l, t in NOTEBOOKS)
+
+
+@pytest.mark.waits_for_background
 @pytest.mark.parametrize("lang,topic", NOTEBOOKS)
 def test_notebook_runs_top_to_bottom_in_a_fresh_kernel(notebook_runs, lang, topic):
     run = notebook_runs[lang, topic].result()
