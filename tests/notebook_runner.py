@@ -66,4 +66,9 @@ def run_notebook(path: pathlib.Path, env: dict[str, str] | None = None, timeout:
             error = str(failure)[-4000:]
         except Exception as failure:  # the kernel died or timed out: report it with the notebook
             error = f"{type(failure).__name__}: {failure}"[-4000:]
+        finally:
+            # nbclient shuts down only a kernel manager it made itself: without this, every
+            # kernel (torch imported, a few hundred MB) lived until pytest exited
+            if manager.has_kernel:
+                manager.shutdown_kernel(now=True)
     return Run(path, notebook, error, time.perf_counter() - start)
