@@ -101,6 +101,9 @@ class Op:
     arrays among ``args`` are the differentiable inputs. ``backward(g, *args, **kwargs)`` returns
     one gradient per argument (None where not compared), as `cnnref.gradcheck` takes it.
     ``special_dtypes`` are the dtypes in which NaN and inf are compared (see `conv_args`).
+    ``float16_via_float32``: torch's float16 reference is its float32 result rounded once (see
+    `FLOAT16_CONV`). ``slack(args, kwargs)``: the extra relative tolerance the drawn input allows
+    (see `batch_norm_slack`).
     """
 
     ours: Callable
@@ -108,6 +111,8 @@ class Op:
     args: Callable
     backward: Callable | None = None
     special_dtypes: tuple = (np.float16, np.float32, np.float64)
+    float16_via_float32: bool = False
+    slack: Callable = lambda args, kwargs: 0.0
 
 
 def _conv(nd, transposed=False):
@@ -136,11 +141,18 @@ def _batch_norm_backward(g, x, w, b, running_mean=None, running_var=None, traini
     return gx, None if w is None else gw, None if b is None else gb
 
 
-CONV = dict(special_dtypes=(np.float32, np.float64))      # NaN / inf in float16 conv: see conv_args
+# torch 2.14's float16 convolutions on the CPU die with SIGSEGV for some dilated, padded cases:
+# conv2d forward at x (4, 3, 1), w (2, 2, 2, 1), stride 2, padding (2, 1), dilation 2 (any groups,
+# batched or not; found by hypothesis in CI), conv_transpose2d backward at x (1, 4, 3, 2),
+# w (4, 1, 2, 1), stride (3, 2), padding (2, 1), dilation (1, 2), groups 2. So torch's float16
+# reference for a convolution is computed in float32 and rounded to float16 once, as torch's own
+# float16 convolution accumulates in float32 and rounds once.
+FLOAT16_CONV = dict(float16_via_float32=True)
+CONV = dict(special_dtypes=(np.float32, np.float64), **FLOAT16_CONV)      # NaN / inf in float16 conv: see conv_args
 # A NaN input under the cropped border of a transposed convolution: torch's float64 path gives a
 # NaN weight gradient for every tap (it multiplies the NaN by the cropped zeros, as ours does),
 # its float32 path (oneDNN) only for the taps that reach the output, even at x (2, 1, 1, 3)
-TRANSPOSED = dict(special_dtypes=(np.float64,))
+TRANSPOSED = dict(special_dtypes=(np.float64,), **FLOAT16_CONV)
 OPS = {
     "conv1d": Op(F.conv1d, TF.conv1d, _conv(1), lambda g, x, w, b, **kw: F.conv1d_backward(g, x, w, **kw), **CONV),
     "conv2d": Op(F.conv2d, TF.conv2d, _conv(2), lambda g, x, w, b, **kw: F.conv2d_backward(g, x, w, **kw), **CONV),
@@ -175,21 +187,12 @@ OPS = {
                         lambda g, x, t, **kw: (F.cross_entropy_backward(g, x, t, **kw), None)),
     "mse_loss": Op(F.mse_loss, TF.mse_loss, mse_args, lambda g, x, t, **kw: (F.mse_loss_backward(g, x, t, **kw), None)),
     "batch_norm": Op(_batch_norm(F.batch_norm), _batch_norm(TF.batch_norm), lambda *a: batch_norm_args(*a),
-                     _batch_norm_backward),
+                     _batch_norm_backward,
+                     slack=lambda args, kwargs: batch_norm_slack(args[0], kwargs["eps"], kwargs["training"])),
     "adaptive_avg_pool2d": Op(F.adaptive_avg_pool2d, TF.adaptive_avg_pool2d, lambda *a: adaptive_pool_args(*a),
                               lambda g, x, **kw: (F.adaptive_avg_pool2d_backward(g, x.shape),)),
     "adaptive_avg_pool2d_loop": Op(F.adaptive_avg_pool2d_loop, TF.adaptive_avg_pool2d, lambda *a: adaptive_pool_args(*a)),
 }
-
-
-# torch 2.14's float16 convolutions on the CPU die with SIGSEGV for some dilated, padded cases:
-# conv2d forward at x (4, 3, 1), w (2, 2, 2, 1), stride 2, padding (2, 1), dilation 2 (any groups,
-# batched or not; found by hypothesis in CI), conv_transpose2d backward at x (1, 4, 3, 2),
-# w (4, 1, 2, 1), stride (3, 2), padding (2, 1), dilation (1, 2), groups 2. So torch's float16
-# reference for a convolution is computed in float32 and rounded to float16 once, as torch's own
-# float16 convolution accumulates in float32 and rounds once.
-def rounded_from_float32(name, dtype) -> bool:
-    return dtype == np.float16 and name.startswith("conv")
 
 
 def check_op(name, draw, dtype, special=None, batch=None):
@@ -199,11 +202,11 @@ def check_op(name, draw, dtype, special=None, batch=None):
     op = OPS[name]
     args, kwargs = draw(op.args(dtype, special, batch))
     floating = [isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating) for a in args]
-    via32 = rounded_from_float32(name, dtype)
+    via32 = op.float16_via_float32 and dtype == np.float16
     targs = [(tensor(a).float() if via32 else tensor(a)).requires_grad_(op.backward is not None) if f else tensor(a)
              for a, f in zip(args, floating)]
     theirs = op.theirs(*targs, **{k: tensor(v) for k, v in kwargs.items()})
-    slack = batch_norm_slack(args[0], kwargs["eps"], kwargs["training"]) if name == "batch_norm" else 0.0
+    slack = op.slack(args, kwargs)
     assert_close(op.ours(*args, **kwargs), theirs.detach().half() if via32 else theirs, dtype=True, slack=slack)
     if op.backward is None:
         return
@@ -252,7 +255,7 @@ def check_algorithm(algorithm, draw, dtype, batch=None):
     """Draw a conv2d case in ``algorithm``'s domain and compare ``conv2d(..., algorithm=...)`` with
     torch: the values to `ALGORITHM_TOLERANCE` (winograd and fft: `TRANSFORM_TOLERANCE`), the dtype."""
     (x, w, b), kwargs = draw(algorithm_args(algorithm, dtype, batch))
-    via32 = rounded_from_float32("conv2d", dtype)
+    via32 = dtype == np.float16                   # see FLOAT16_CONV
     x_t, w_t, b_t = (None if a is None else tensor(a).float() if via32 else tensor(a) for a in (x, w, b))
     theirs = TF.conv2d(x_t, w_t, b_t, **kwargs)
     theirs = theirs.half() if via32 else theirs
@@ -271,7 +274,7 @@ def check_module(ours, theirs, x, *extra):
     theirs = theirs.to(TORCH_DTYPE[np.dtype(x.dtype)])
     ours.to(x.dtype).load_state_dict(theirs.state_dict())
     extra_t = [tensor(e) for e in extra]
-    # torch's float16 convolutions can crash on the CPU (see rounded_from_float32): there torch's
+    # torch's float16 convolutions can crash on the CPU (see FLOAT16_CONV): there torch's
     # module runs in float32 and its results are rounded to float16
     half = x.dtype == np.float16 and any(isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.ConvTranspose1d,
                                                         torch.nn.ConvTranspose2d)) for m in theirs.modules())

@@ -226,7 +226,7 @@ def test_float16_sums_that_torch_keeps_in_float16_stall_as_torchs_do():
 
 
 def test_float16_dilated_padded_conv2d_where_torchs_own_float16_kernel_crashes():
-    # torch 2.14's CPU float16 conv2d dies with SIGSEGV here (compare.rounded_from_float32);
+    # torch 2.14's CPU float16 conv2d dies with SIGSEGV here (compare.FLOAT16_CONV);
     # ours gives torch's float32 answer rounded once, as its float16 path does elsewhere
     x, w = data(3, np.float16, (4, 3, 1), (2, 2, 2, 1))
     kwargs = dict(stride=2, padding=(2, 1), dilation=2, groups=2)
