@@ -177,25 +177,21 @@ def shift(x, w, b, stride, pads, dilation, groups):
     """
     if tuple(stride) != (1, 1):
         return _shift_strided(x, w, b, stride, pads, dilation, groups)
-    N, C_in, H, W = x.shape
+    N, C_in = x.shape[:2]
     C_out, Cg, kH, kW = w.shape
     G, Og = groups, C_out // groups
-    (dH, dW), ((top, bottom), (left, right)) = dilation, pads
-    Hp, Wp = H + top + bottom, W + left + right
+    dH, dW = dilation
+    flat, Hp, Wp, _ = _flat_grid(x, w, pads, dilation)
     P = Hp * Wp
-    slack = (kH - 1) * dH * Wp + (kW - 1) * dW                     # how far the last tap reads past the end
-    flat = _padded_flat(x, pads, slack)
     taps = np.ascontiguousarray(w.reshape(G, Og, Cg, kH, kW).transpose(0, 3, 4, 1, 2))   # (G, kH, kW, Og, Cg)
     out = np.empty((N, C_out, P), dtype=x.dtype)
     out[...] = 0 if b is None else b[:, None]
-    step = flat.strides[0]
     for n in range(N):
         for g in range(G):
             for i in range(kH):
                 for j in range(kW):
                     start = (n * C_in + g * Cg) * P + i * dH * Wp + j * dW
-                    shifted = np.lib.stride_tricks.as_strided(flat[start:], (Cg, P), (P * step, step))
-                    _gemm_add(taps[g, i, j], shifted, out[n, g * Og:(g + 1) * Og])
+                    _gemm_add(taps[g, i, j], _rows(flat, start, Cg, P), out[n, g * Og:(g + 1) * Og])
     H_out, W_out = Hp - (kH - 1) * dH, Wp - (kW - 1) * dW
     out = out.reshape(N, C_out, Hp, Wp)
     return out if (H_out, W_out) == (Hp, Wp) else np.ascontiguousarray(out[:, :, :H_out, :W_out])
@@ -221,6 +217,23 @@ def _shift_strided(x, w, b, stride, pads, dilation, groups):
                 _gemm_add(buf.reshape(-1, Cg), taps[g, i, j], out[g])
     out = out.reshape(G, N, H_out, W_out, Og)
     return np.ascontiguousarray(out.transpose(1, 0, 4, 2, 3)).reshape(N, C_out, H_out, W_out)
+
+
+def _flat_grid(x, w, pads, dilation):
+    """What `shift` and `shift_backward` read their taps from: ``(flat, Hp, Wp, slack)``, the
+    images zero-padded to ``Hp x Wp`` and laid end to end, then ``slack`` zeros, how far the last tap
+    of ``w`` (dilated) reads past the end."""
+    (top, bottom), (left, right) = pads
+    Hp, Wp = x.shape[2] + top + bottom, x.shape[3] + left + right
+    slack = (w.shape[2] - 1) * dilation[0] * Wp + (w.shape[3] - 1) * dilation[1]
+    return _padded_flat(x, pads, slack), Hp, Wp, slack
+
+
+def _rows(flat, start, rows, length):
+    """``rows`` consecutive rows of ``length`` in ``flat`` from ``start``, as a view (a tap's
+    shifted input; written through in the backward)."""
+    step = flat.strides[0]
+    return np.lib.stride_tricks.as_strided(flat[start:], (rows, length), (length * step, step))
 
 
 def _padded_flat(x, pads, slack):
@@ -256,29 +269,24 @@ def shift_backward(g, x, w, pads, dilation, groups):
     N, C_in, H, W = x.shape
     C_out, Cg, kH, kW = w.shape
     G, Og = groups, C_out // groups
-    (dH, dW), ((top, bottom), (left, right)) = dilation, pads
-    Hp, Wp = H + top + bottom, W + left + right
+    (dH, dW), ((top, _), (left, _)) = dilation, pads
+    flat, Hp, Wp, slack = _flat_grid(x, w, pads, dilation)
     P = Hp * Wp
     H_out, W_out = g.shape[-2:]
-    slack = (kH - 1) * dH * Wp + (kW - 1) * dW
-    flat = _padded_flat(x, pads, slack)
     g_grid = np.zeros((N, C_out, Hp, Wp), dtype=g.dtype)
     g_grid[:, :, :H_out, :W_out] = g
     g_grid = g_grid.reshape(N, C_out, P)
     grad_flat = np.zeros(N * C_in * P + slack, dtype=x.dtype)      # the padded input's gradient
     taps_t = np.ascontiguousarray(w.reshape(G, Og, Cg, kH, kW).transpose(0, 3, 4, 2, 1))   # (G, kH, kW, Cg, Og)
     grad_w = np.zeros((G, kH, kW, Og, Cg), dtype=x.dtype)
-    step = flat.strides[0]
     for n in range(N):
         for gi in range(G):
             gn = g_grid[n, gi * Og:(gi + 1) * Og]                   # (Og, Hp*Wp)
             for i in range(kH):
                 for j in range(kW):
                     start = (n * C_in + gi * Cg) * P + i * dH * Wp + j * dW
-                    shifted = np.lib.stride_tricks.as_strided(flat[start:], (Cg, P), (P * step, step))
-                    _gemm_add(gn, shifted.T, grad_w[gi, i, j])
-                    target = np.lib.stride_tricks.as_strided(grad_flat[start:], (Cg, P), (P * step, step))
-                    _gemm_add(taps_t[gi, i, j], gn, target)
+                    _gemm_add(gn, _rows(flat, start, Cg, P).T, grad_w[gi, i, j])
+                    _gemm_add(taps_t[gi, i, j], gn, _rows(grad_flat, start, Cg, P))
     grad_x = grad_flat[:N * C_in * P].reshape(N, C_in, Hp, Wp)[:, :, top:top + H, left:left + W]
     grad_w = grad_w.transpose(0, 3, 4, 1, 2).reshape(w.shape)
     return np.ascontiguousarray(grad_x), np.ascontiguousarray(grad_w), g.sum(axis=(0, 2, 3))
