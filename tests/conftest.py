@@ -73,14 +73,14 @@ def pytest_collection_finish(session):
     cache = {CACHE_VARIABLE: os.environ.get(CACHE_VARIABLE) or str(folder / "once-cache")}
     url = f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
     config.stash[BUILD] = dict(folder=folder, site=site, server=server, url=url, cache=cache,
-                               process=start_build(site, site_url=url, env=cache))
+                               build=start_build(site, site_url=url, env=cache))
 
 
 def pytest_sessionfinish(session):
     build = session.config.stash.get(BUILD, None)
     if build:
-        build["process"].kill()                   # an interrupted run leaves no build behind
-        build["process"].wait()
+        build["build"].process.kill()             # an interrupted run leaves no build behind
+        build["build"].process.wait()
         shutil.rmtree(build["folder"], ignore_errors=True)
 
 
@@ -139,7 +139,7 @@ def built_site(request, site_server):
     _, site, url = site_server
     if request.config.getoption("--built-site"):
         return site, load_build(site)[0]
-    return site, finish_build(request.config.stash[BUILD]["process"])
+    return site, finish_build(request.config.stash[BUILD]["build"])
 
 
 def require_build(built_site):

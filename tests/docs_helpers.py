@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html.parser
 import io
 import json
 import os
@@ -70,6 +72,23 @@ def built_page(site: pathlib.Path, language: str, topic: str) -> pathlib.Path:
     return site / page_url(language, topic).lstrip("/") / "index.html"
 
 
+class _StartTags(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+
+def start_tags(text: str) -> list[tuple[str, dict[str, str | None]]]:
+    """(tag, attributes) of every element of an HTML page, in order: what an element links to or
+    loads, not the text of code listings (where an API page shows `<img src="...` in a string)."""
+    parser = _StartTags()
+    parser.feed(text)
+    return parser.found
+
+
 def mkdocs_command() -> list[str]:
     """The `mkdocs` console script of this Python's environment: what the README's `mkdocs build`
     runs. Unlike `python -m mkdocs`, it does not put the working directory on sys.path."""
@@ -79,8 +98,19 @@ def mkdocs_command() -> list[str]:
     return [str(script)]
 
 
+@dataclasses.dataclass
+class Build:
+    """A site build running in the background (`start_build`): its process, where its site and
+    its output go, and the SITE_URL it builds for."""
+
+    process: subprocess.Popen
+    site_dir: pathlib.Path
+    site_url: str | None
+    output: tuple  # (stdout, stderr) files, read back by finish_build
+
+
 def start_build(site_dir: pathlib.Path, site_url: str | None = None,
-                env: dict[str, str] | None = None) -> subprocess.Popen:
+                env: dict[str, str] | None = None) -> Build:
     """Start `mkdocs build --strict` of the whole site into site_dir, from the repository root, by
     the console script; SITE_URL=site_url when given (else mkdocs.yml's default); `env` adds to the
     environment. Its output goes to files beside the site (a pipe nobody reads would fill up and
@@ -89,25 +119,23 @@ def start_build(site_dir: pathlib.Path, site_url: str | None = None,
     env.pop("SITE_URL", None)
     if site_url is not None:
         env["SITE_URL"] = site_url
-    out, err = (open(f"{site_dir}.{name}", "w+", encoding="utf8") for name in ("stdout", "stderr"))
+    output = tuple(open(f"{site_dir}.{name}", "w+", encoding="utf8") for name in ("stdout", "stderr"))
     process = subprocess.Popen([*mkdocs_command(), "build", "--strict", "--site-dir", str(site_dir)],
-                               cwd=ROOT, stdout=out, stderr=err, text=True, env=env)
-    process.site = (site_dir, site_url, out, err)
-    return process
+                               cwd=ROOT, stdout=output[0], stderr=output[1], text=True, env=env)
+    return Build(process, site_dir, site_url, output)
 
 
-def finish_build(process: subprocess.Popen) -> subprocess.CompletedProcess:
+def finish_build(build: Build) -> subprocess.CompletedProcess:
     """Wait for a build `start_build` started; what it printed and returned is kept beside the
     site, in `<site_dir>.build.json` (see load_build)."""
-    site_dir, site_url, *files = process.site
-    returncode = process.wait()
-    stdout, stderr = (f.seek(0) or f.read() for f in files)
-    for f in files:
+    returncode = build.process.wait()
+    stdout, stderr = (f.seek(0) or f.read() for f in build.output)
+    for f in build.output:
         f.close()
-    record = {"args": process.args, "returncode": returncode, "stdout": stdout, "stderr": stderr,
-              "site_url": site_url}
-    pathlib.Path(f"{site_dir}.build.json").write_text(json.dumps(record), "utf8")
-    return subprocess.CompletedProcess(process.args, returncode, stdout, stderr)
+    record = {"args": build.process.args, "returncode": returncode, "stdout": stdout, "stderr": stderr,
+              "site_url": build.site_url}
+    pathlib.Path(f"{build.site_dir}.build.json").write_text(json.dumps(record), "utf8")
+    return subprocess.CompletedProcess(build.process.args, returncode, stdout, stderr)
 
 
 def build_site(site_dir: pathlib.Path, site_url: str | None = None,
