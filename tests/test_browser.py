@@ -11,7 +11,6 @@ fixed time: the machine may be busy.
 
 from __future__ import annotations
 
-import html.parser
 import itertools
 import re
 import shutil
@@ -21,7 +20,7 @@ import urllib.parse
 import pytest
 from playwright.sync_api import expect
 
-from tests.docs_helpers import LANGUAGES, ROOT, built_page, page_url, pages
+from tests.docs_helpers import LANGUAGES, ROOT, built_page, page_url, pages, start_tags
 from tests.site_checks import (WIDGET_CASES, check_page, check_widget, expected_calculation, language_root,
                                search_results, site_path)
 
@@ -82,18 +81,10 @@ def test_pages_with_formulas_are_checked(built_site):
         assert html.count('class="arithmatex"') >= 3
 
 
-class Switcher(html.parser.HTMLParser):
+def switcher(text: str) -> dict[str | None, str | None]:
     """The language switcher of a built page: hreflang -> href of its links."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.links: dict[str, str] = {}
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "a" and "md-select__link" in (a.get("class") or "").split():
-            self.links[a.get("hreflang")] = a.get("href")
+    return {attrs.get("hreflang"): attrs.get("href") for tag, attrs in start_tags(text)
+            if tag == "a" and "md-select__link" in (attrs.get("class") or "").split()}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -103,7 +94,7 @@ def test_every_pages_language_switcher_names_the_same_page_in_the_other_language
     wrong = []
     for topic in TOPICS:
         url, other = prefix + page_url(language, topic), prefix + page_url(OTHER[language], topic)
-        links = Switcher(built_page(site, language, topic).read_text("utf8")).links
+        links = switcher(built_page(site, language, topic).read_text("utf8"))
         if OTHER[language] not in links or urllib.parse.urljoin(url, links[OTHER[language]]) != other:
             wrong.append(f"{url}: {links}")
     assert wrong == []

@@ -10,7 +10,6 @@ offline copy is derived from that build by hooks/offline_copy.py, as `make offli
 from __future__ import annotations
 
 import ast
-import html.parser
 import json
 import os
 import pathlib
@@ -25,7 +24,7 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 from playwright.sync_api import expect
 
-from tests.docs_helpers import DOCS, LANGUAGES, ROOT, markdown_parser, page_url, pages
+from tests.docs_helpers import DOCS, LANGUAGES, ROOT, markdown_parser, page_url, pages, start_tags
 from tests.site_checks import WIDGET_CASES, check_page, check_widget, search_results
 
 TOPICS = sorted(pages("zh"))
@@ -75,19 +74,10 @@ def test_the_server_serves_the_site_under_the_prefix_only(served_site):
 
 # --- the offline copy ------------------------------------------------------------------
 
-class Links(html.parser.HTMLParser):
-    """The href and src attributes of a page's elements (not the text of its code listings,
-    where an API page shows `<img src="...` inside a string)."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.found: list[str] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        self.found += [value for name, value in attrs if name in ("href", "src") and value and value[0] != "#"]
-
-
+def links(text: str) -> list[str]:
+    """The href and src attributes of a page's elements, but links within the page."""
+    return [value for _, attrs in start_tags(text) for name, value in attrs.items()
+            if name in ("href", "src") and value and value[0] != "#"]
 
 
 def test_offline_copy_links_name_files_inside_the_copy(offline_site):
@@ -98,7 +88,7 @@ def test_offline_copy_links_name_files_inside_the_copy(offline_site):
     assert len(pages_found) > 2 * len(TOPICS)
     broken = []
     for page in pages_found:
-        for link in Links(page.read_text("utf8")).found:
+        for link in links(page.read_text("utf8")):
             if re.match(r"^[a-z]+:", link):
                 continue
             target = (page.parent / link.split("#")[0].split("?")[0]).resolve()
